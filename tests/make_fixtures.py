@@ -6,7 +6,7 @@ from pathlib import Path
 from PIL import Image, ImageOps
 
 HERE = Path(__file__).resolve().parent
-PICK = dict(duckling=9, cygnet=7, duck=12, swan=12, goose=8, other=8)  # photos per category, first by name
+PICK = dict(duckling=9, cygnet=7, duck=30, swan=30, goose=8, other=8)  # photos per category, first by name
 EXCLUDE = 'imagenet'  # never copy ImageNet sample photos
 
 def main(src=HERE.parent.parent/'shared'/'photos', dest=HERE/'photos', max_size=256):
