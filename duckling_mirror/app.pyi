@@ -123,10 +123,9 @@ from gradio.events import Dependency
 
 # %% ../nbs/05_app.ipynb #cec72fb2
 class PictureInput(gr.Image):
-    "A `gr.Image` that passes files PIL cannot read on to the app's function, so that it can say what is wrong"
-    def preprocess(self, payload):
-        try: return super().preprocess(payload)
-        except Exception: return payload.path if payload is not None else None
+    "A `gr.Image` whose function gets the uploaded file as it is, to read with `open_image`"
+    is_template = True  # drawn in the page by gr.Image's own front end
+    def preprocess(self, payload) -> str | None: return None if payload is None else payload.path
     from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
     from gradio.blocks import Block
     if TYPE_CHECKING:

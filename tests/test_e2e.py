@@ -8,7 +8,7 @@ from conftest import free_port
 from duckling_mirror.testing import sample_dataset, sample_photos, WATERFOWL_TERMS, HELD_OUT as HELD
 from duckling_mirror.train import train
 from duckling_mirror.export import export_mirror
-from duckling_mirror.app import Mirror
+from duckling_mirror.app import Mirror, say
 
 ROOT = Path(__file__).resolve().parent.parent
 HELD_OUT = {f: f.parent.name for f in sorted(sample_photos().glob('*/*.jpg')) if f.stem in HELD and f.parent.name in ('duck', 'swan')}
@@ -34,7 +34,10 @@ def start_app(app_dir: Path):
     url = f'http://127.0.0.1:{port}/'
     for _ in range(240):
         if proc.poll() is not None: raise RuntimeError(f'app.py exited:\n{proc.stdout.read()}')
-        try: return proc, Client(url, verbose=False)
+        try:
+            client = Client(url, verbose=False)
+            client.url = url
+            return proc, client
         except Exception: time.sleep(0.5)
     proc.kill()
     raise TimeoutError('app.py did not start in 2 minutes')
@@ -45,18 +48,21 @@ def test_mirror_matches_learn_predict(learn, app_dir):
         with learn.no_bar(): probs = learn.predict(f)[2].tolist()
         assert list(mirror.predict(f).values()) == pytest.approx(probs, abs=1e-4)
 
-def test_app_answers_held_out_photos(app_dir):
-    "6 photos the model never saw: one epoch on 44 photos gets at least 5 right, and the app says what the mirror says"
+@pytest.fixture(scope='module')
+def client(app_dir):
+    "The generated app.py, running as its own process as on a Space"
     proc, client = start_app(app_dir)
+    yield client
+    proc.terminate(); proc.wait(10)
+
+def test_app_answers_held_out_photos(app_dir, client):
+    "6 photos the model never saw: one epoch on 44 photos gets at least 5 right, and the app says what the mirror says"
     mirror, right = Mirror.load(app_dir), []
-    try:
-        for f, label in HELD_OUT.items():
-            res, text = client.predict(handle_file(str(f)), api_name='/predict')
-            assert res['label'] == mirror.answer(f)[0], (f.name, res)
-            assert text.startswith(f"You are a {res['label']}."), text
-            right.append(res['label'] == label)
-    finally:
-        proc.terminate(); proc.wait(10)
+    for f, label in HELD_OUT.items():
+        res, text = client.predict(handle_file(str(f)), api_name='/predict')
+        assert res['label'] == max(mirror.predict(f).items(), key=lambda o: o[1])[0], (f.name, res)
+        assert text == say(*mirror.answer(f), mirror.labels), text
+        right.append(res['label'] == label)
     assert len(right) == 6 and sum(right) >= 5, right
 
 def test_app_without_model_says_so(tmp_path):
@@ -76,3 +82,67 @@ def test_command_line_main_job(tmp_path):
     assert 'duck: 30 ok' in out.stdout and 'swan: 30 ok' in out.stdout, out.stdout[-3000:]
     assert 'Error rate on the' in out.stdout
     assert Mirror.load(tmp_path/'app').labels == ['duck', 'swan']
+
+CHROMIUM = Path('/usr/bin/chromium')
+ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync']
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason='needs a browser: apt-get install chromium')
+def test_in_a_real_browser(app_dir, client, tmp_path):
+    "Open the app in Chromium, upload a photo, press Submit, read the answer on the page"
+    from playwright.sync_api import sync_playwright, expect
+    f = next(iter(HELD_OUT))
+    expected = say(*Mirror.load(app_dir).answer(f), Mirror.load(app_dir).labels)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page()
+        page.goto(client.url)
+        page.locator('input[type=file]').first.set_input_files(str(f))
+        page.get_by_role('button', name='Submit').click()
+        expect(page.get_by_label('The mirror says')).to_have_value(expected, timeout=60_000)
+        page.screenshot(path=str(tmp_path/'answer.png'))
+        browser.close()
+
+def bad_inputs(d: Path) -> dict:
+    "Files a user might upload by mistake, and words the app's answer must contain"
+    photo = (sample_photos()/'duck'/'duck_013.jpg').read_bytes()
+    from duckling_mirror.testing import _bomb_png
+    files = {'corrupt.jpg': (os.urandom(5000), 'not a picture'), 'truncated.jpg': (photo[:len(photo) // 2], 'damaged'),
+             'empty.jpg': (b'', 'not a picture'), 'notes.txt': (b'just some words', 'not a picture'),
+             'bomb.png': (_bomb_png(), 'too large')}
+    for name, (data, _) in files.items(): (d/name).write_bytes(data)
+    return {d/name: words for name, (_, words) in files.items()}
+
+def test_bad_inputs_get_clear_errors(client, tmp_path):
+    for f, words in bad_inputs(tmp_path).items():
+        with pytest.raises(Exception, match=words): client.predict(handle_file(str(f)), api_name='/predict')
+    with pytest.raises(Exception, match='upload a picture first'): client.predict(None, api_name='/predict')
+
+def test_huge_upload_is_refused(client, tmp_path):
+    (tmp_path/'huge.jpg').write_bytes(bytes(25_000_000))
+    with pytest.raises(Exception, match='(?i)too large|size|limit'): client.predict(handle_file(str(tmp_path/'huge.jpg')), api_name='/predict')
+
+def odd_versions(f: Path, d: Path) -> dict:
+    "The photo `f` saved in each odd-but-valid way a user's picture can come"
+    from PIL import Image
+    im = Image.open(f).convert('RGB')
+    out = {}
+    def save(name, img, **kw): img.save(d/name, **kw); out[name] = d/name
+    save('cmyk.jpg', im.convert('CMYK'))
+    rgba = im.convert('RGBA'); save('rgba.png', rgba)
+    save('gray.jpg', im.convert('L'))
+    save('gray16.png', Image.fromarray((np.asarray(im.convert('L'), dtype=np.uint16) * 257)))
+    save('palette.png', im.quantize(256))
+    save('animated.gif', im, save_all=True, append_images=[Image.new('RGB', im.size)], duration=100)
+    exif = Image.Exif(); exif[0x0112] = 6  # orientation: rotate 90° clockwise to show upright
+    save('rotated.jpg', im.transpose(Image.Transpose.ROTATE_90), exif=exif)
+    return out
+
+import numpy as np
+
+def test_odd_but_valid_pictures_are_answered(app_dir, client, tmp_path):
+    mirror = Mirror.load(app_dir)
+    for f, label in list(HELD_OUT.items())[:1] + list(HELD_OUT.items())[-1:]:
+        want = max(mirror.predict(f).items(), key=lambda o: o[1])[0]
+        for name, g in odd_versions(f, tmp_path).items():
+            res, text = client.predict(handle_file(str(g)), api_name='/predict')
+            assert res['label'] == want, (f.name, name, res)
