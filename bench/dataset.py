@@ -20,7 +20,9 @@ def urls_by_label(url: str, photos: Path) -> dict:
 def seed_way(urls: dict, dest: Path, workers: int) -> dict:
     "The tutorial's way: download_images per label, verify_images, unlink what fails"
     t = time.perf_counter()
-    for label, us in urls.items(): download_images(dest/label, urls=L(us), n_workers=workers, timeout=10)
+    for label, us in urls.items():
+        (dest/label).mkdir(parents=True, exist_ok=True)
+        download_images(dest/label, urls=L(us), n_workers=workers, timeout=10)
     failed = verify_images(get_image_files(dest))
     failed.map(Path.unlink)
     return dict(secs=time.perf_counter() - t, kept=len(get_image_files(dest)), bad=len(failed), dups=0)
@@ -28,7 +30,7 @@ def seed_way(urls: dict, dest: Path, workers: int) -> dict:
 def our_way(urls: dict, dest: Path, workers: int) -> dict:
     t = time.perf_counter()
     search = lambda q, n: [dict(image=u, title='', url='') for u in urls[q]]
-    df = build_dataset([SearchTerm(q, q) for q in urls], dest, search=search, n_workers=workers, progress=False)
+    df = build_dataset([SearchTerm(q, q) for q in urls], dest, n=10**6, search=search, n_workers=workers, progress=False)
     return dict(secs=time.perf_counter() - t, kept=int((df.status == 'ok').sum()), bad=int(df.status.isin(['failed', 'broken']).sum()),
                 dups=int(df.status.isin(['duplicate', 'conflict']).sum()))
 
