@@ -44,7 +44,7 @@ def main(photos: Path, latency: float, workers: int):
             ours = our_way(urls, tmp/'ours', workers)
             again = our_way(urls, tmp/'ours', workers)
     finally: shutil.rmtree(tmp)
-    print(f'{n} URLs ({len(FAULTS)} broken per label) from {photos}, {latency * 1000:.0f} ms latency per request, {workers} threads each')
+    print(f'\n{n} URLs ({len(FAULTS)} broken per label) from {photos}, {latency * 1000:.0f} ms latency per request, {workers} threads each')
     print(f'{"":34}{"seconds":>9}{"kept":>7}{"bad removed":>13}{"duplicates":>12}')
     print(f'{"fastai download+verify (seed)":34}{seed["secs"]:9.2f}{seed["kept"]:7d}{seed["bad"]:13d}{"not checked":>12}')
     print(f'{"build_dataset":34}{ours["secs"]:9.2f}{ours["kept"]:7d}{ours["bad"]:13d}{ours["dups"]:12d}')

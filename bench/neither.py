@@ -44,7 +44,7 @@ def evaluate(photos: Path, view: str, epochs: int, balance: bool) -> dict:
 
 def main(photos: Path, views: list, epochs: int, compare: bool):
     rows = [evaluate(photos, v, epochs, b) for v in views for b in ([False, True] if compare else [True])]
-    print(f'{"view":20}{"balanced":>9}{"train":>7}{"test":>6}{"threshold":>10}{"neither→neither":>17}{"real→neither":>14}{"real right":>12}{"secs":>7}')
+    print(f'\n{"view":20}{"balanced":>9}{"train":>7}{"test":>6}{"threshold":>10}{"neither→neither":>17}{"real→neither":>14}{"real right":>12}{"secs":>7}')
     for r in rows:
         print(f'{r["view"]:20}{str(r["balance"]):>9}{r["train"]:7d}{r["test"]:6d}{r["threshold"]:10.2f}'
               f'{r["neither_recall"]:11.0%} of {r["n_neither"]:<3d}{r["false_neither"]:8.0%} of {r["n_real"]:<3d}{r["real_right"]:12.0%}{r["secs"]:7.0f}')

@@ -51,7 +51,7 @@ def main(photos: Path, runs: int):
         try: single['app'] = p50(lambda: client.predict(handle_file(str(f)), api_name='/predict'), runs)
         finally: proc.terminate(); proc.wait(10)
     finally: shutil.rmtree(tmp)
-    print(f'EfficientNet-Lite0 at {mirror.size} px, torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs; '
+    print(f'\nEfficientNet-Lite0 at {mirror.size} px, torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs; '
           f'p50 of {runs} runs (batch: of 5)')
     print(f'{"":36}{"1 picture ms":>14}{"32 pictures/s":>15}')
     names = dict(learn_predict='learn.predict / get_preds (fastai)', mirror_path='Mirror.predict(path)',
