@@ -7,6 +7,7 @@ Docs: https://duckling-mirror.github.io/duckling-mirror/export.html.md"""
 # %% ../nbs/04_export.ipynb #d35077e4
 from __future__ import annotations
 import json, datetime
+import numpy as np
 from collections import Counter
 from pathlib import Path
 import fastai, timm, torch
@@ -15,7 +16,7 @@ from safetensors.torch import save_file
 import duckling_mirror
 
 # %% auto #0
-__all__ = ['BODIES', 'mirror_config', 'calibrate_threshold', 'export_mirror']
+__all__ = ['BODIES', 'DEFAULT_THRESHOLD', 'mirror_config', 'calibrate_threshold', 'answers', 'calibrate_neither', 'export_mirror']
 
 # %% ../nbs/04_export.ipynb #51759f95
 BODIES = dict(efficientnet_lite0='timm:tf_efficientnet_lite0', resnet18='torchvision:resnet18',
@@ -55,6 +56,45 @@ def calibrate_threshold(
     budget = int(max_false_neither * len(top)) - int(already.sum())
     rest = top[~already].sort().values
     return float(rest[budget]) if 0 < budget < len(rest) else 0.0
+
+# %% ../nbs/04_export.ipynb #2b50023f
+def answers(
+    probs: np.ndarray,  # (pictures, labels): calibrated probabilities
+    vocab: list,  # the labels
+    threshold: float = 0.,  # below this probability the answer is 'neither'
+    neither: str = 'neither',  # the answer for everything else
+) -> np.ndarray:
+    "The mirror's answer for each picture: its likeliest label, or `neither` when that label's probability is under `threshold`"
+    best = probs.argmax(-1)
+    return np.where(probs.max(-1) >= threshold, np.array(vocab, dtype=object)[best], neither)
+
+# %% ../nbs/04_export.ipynb #b873afd3
+DEFAULT_THRESHOLD = 0.5
+
+# %% ../nbs/04_export.ipynb #8b745591
+def calibrate_neither(
+    probs: np.ndarray,  # (pictures, labels) or (repeats, pictures, labels): out-of-fold, calibrated probabilities
+    targets: np.ndarray,  # the index in `vocab` of each picture's label
+    vocab: list,  # the labels
+    max_false_neither: float = 0.03,  # share of the real labels' pictures that may be answered 'neither'
+    neither: str = 'neither',  # the label for everything else
+    default: float = DEFAULT_THRESHOLD,  # the threshold when there are too few pictures to calibrate one
+) -> dict:
+    "The highest threshold under which at most `max_false_neither` of the real labels' pictures are answered 'neither'"
+    real = np.array([vocab[t] != neither for t in targets])
+    n = int(real.sum())
+    if n * max_false_neither < 1:
+        return dict(threshold=default, calibrated=False, max_false_neither=max_false_neither,
+                    why=f'{n} pictures of real labels: {max_false_neither:.0%} of them is less than one picture, so '
+                        f'the threshold is the default, {default}')
+    p = probs.reshape(-1, len(vocab))[np.tile(real, len(probs.reshape(-1, len(vocab))) // len(real))]
+    already = answers(p, vocab, 0., neither) == neither  # answered 'neither' by the learned label itself
+    budget = int(max_false_neither * len(p)) - int(already.sum())
+    top = np.sort(p.max(-1)[~already])
+    t = float(top[budget]) if 0 <= budget < len(top) else 0.
+    return dict(threshold=t, calibrated=True, max_false_neither=max_false_neither,
+                why=f'{len(p)} out-of-fold answers for {n} pictures of real labels, {int(already.sum())} of them '
+                    f'already "{neither}"' + ('' if budget > 0 else ': no room left for a threshold'))
 
 # %% ../nbs/04_export.ipynb #dcf6fe0a
 def export_mirror(

@@ -43,12 +43,13 @@ def image_dls(
     seed: int = 42,  # the same split every run
     num_workers: int | None = None,  # loader processes; None: 0 on a CPU (no start-up cost), fastai's default on a GPU
     splitter=None,  # a fastai splitter, instead of `RandomSplitter(valid_pct, seed)`
+    aug: bool = True,  # vary the training pictures with `aug_transforms()`
 ) -> DataLoaders:
     "`DataLoaders` for the pictures in `path/<label>/`, labelled by folder"
     if num_workers is None: num_workers = None if torch.cuda.is_available() else 0
     dblock = DataBlock(blocks=(ImageBlock, CategoryBlock), get_items=dataset_files, get_y=parent_label,
                        splitter=splitter or RandomSplitter(valid_pct=valid_pct, seed=seed), item_tfms=Resize(size),
-                       batch_tfms=aug_transforms())
+                       batch_tfms=aug_transforms() if aug else None)
     if bs is None: bs = min(64, max(8, int(len(dataset_files(path)) * (1 - valid_pct)) // 16))
     return dblock.dataloaders(path, path=path, bs=bs, **({} if num_workers is None else dict(num_workers=num_workers)))
 
@@ -82,10 +83,12 @@ LRS = dict(efficientnet_lite0=3e-2)
 # %% ../nbs/02_train.ipynb #48f59a68
 def class_weights(
     dls: DataLoaders,  # the training data
+    power: float = 1.,  # 1: inversely proportional to each class's share; 0.5: to its square root; 0: all equal
 ) -> torch.Tensor:
-    "A loss weight per class, inversely proportional to its share of the training pictures"
+    "A loss weight per class, larger for rarer classes, averaging 1 over the training pictures"
     counts = torch.tensor([sum(parent_label(o) == c for o in dls.train.items) for c in dls.vocab], dtype=torch.float)
-    return counts.sum() / (len(counts) * counts.clamp(min=1))
+    w = (counts.sum() / (len(counts) * counts.clamp(min=1))) ** power
+    return w * counts.sum() / (w * counts).sum()
 
 # %% ../nbs/02_train.ipynb #8b533b6c
 def train(
@@ -96,18 +99,24 @@ def train(
     bs: int | None = None,  # batch size; None: see `image_dls`
     lr: float | None = None,  # base learning rate; None: `LRS` for the arch, else fastai's 2e-3
     seed: int = 42,  # same split, same start, same result
-    balance: bool = True,  # weigh classes by `class_weights`
-    **kwargs,  # passed to `image_dls`
+    balance: float = 1.,  # weigh classes by `class_weights(power=balance)`; 0: not at all
+    label_smoothing: float = 0.,  # share of each target spread over the other labels
+    aug: bool = True,  # vary the training pictures with `aug_transforms()`
+    freeze_epochs: int = 1,  # epochs of the new head alone, before the whole network
+    quiet: bool = False,  # no progress bars, no table of losses
+    **kwargs,  # passed to `image_dls` (`valid_pct`, `splitter`, `num_workers`)
 ) -> Learner:
     "Fine-tune an ImageNet model on the pictures in `path/<label>/`"
     set_seed(seed, reproducible=True)
-    dls = image_dls(path, size=size, bs=bs, seed=seed, **kwargs)
-    loss = CrossEntropyLossFlat(weight=class_weights(dls)) if balance else None
+    dls = image_dls(path, size=size, bs=bs, seed=seed, aug=aug, **kwargs)
+    loss = CrossEntropyLossFlat(weight=class_weights(dls, balance) if balance else None, label_smoothing=label_smoothing)
     try: learn = vision_learner(dls, get_arch(arch), loss_func=loss, metrics=error_rate)
     except (URLError, OSError) as e:
         raise RuntimeError(f"The ImageNet weights of {arch!r} could not be downloaded ({e}). Connect to the internet, or "
                            "use arch='efficientnet_lite0', whose weights come with pip.") from e
-    with distributed(learn): learn.fine_tune(epochs, base_lr=lr or LRS.get(getattr(learn.arch, '__name__', arch), 2e-3))
+    lr = lr or LRS.get(getattr(learn.arch, '__name__', arch), 2e-3)
+    with distributed(learn), (learn.no_bar() if quiet else nullcontext()), (learn.no_logging() if quiet else nullcontext()):
+        learn.fine_tune(epochs, base_lr=lr, freeze_epochs=freeze_epochs)
     return learn
 
 # %% ../nbs/02_train.ipynb #4ec04db2
