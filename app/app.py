@@ -18,8 +18,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from safetensors.torch import load_file
 
 # %% auto #0
-__all__ = ['SAYINGS', 'make_body', 'Mirror', 'to_rgb', 'open_image', 'available_cpus', 'say', 'load_mirror', 'picture_input',
-           'make_demo']
+__all__ = ['FORMATS', 'SAYINGS', 'make_body', 'Mirror', 'to_rgb', 'open_image', 'available_cpus', 'say', 'load_mirror',
+           'picture_input', 'make_demo']
 
 # %% ../nbs/05_app.ipynb #0632270d
 def make_body(
@@ -62,6 +62,9 @@ def to_rgb(
         return bg
     return im.convert('RGB')
 
+# %% ../nbs/05_app.ipynb #ada180b8
+FORMATS = ('JPEG', 'PNG', 'GIF', 'WEBP', 'BMP', 'TIFF')  # JPEG includes MPO, the JPEG many cameras write
+
 # %% ../nbs/05_app.ipynb #998175b4
 def open_image(
     src,  # a file path, a file object, or a PIL image
@@ -71,7 +74,7 @@ def open_image(
     "`src` as an upright RGB picture, or a `ValueError` that says what is wrong with it"
     too_large = 'This picture is too large ({}); please send one under {:,} pixels.'
     try:
-        im = src if isinstance(src, Image.Image) else Image.open(src)
+        im = src if isinstance(src, Image.Image) else Image.open(src, formats=FORMATS)
         if im.width * im.height > max_pixels: raise ValueError(too_large.format(f'{im.width}x{im.height} pixels', max_pixels))
         im.seek(0)
         if draft and im.format == 'JPEG': im.draft('RGB', (draft, draft))
@@ -79,7 +82,7 @@ def open_image(
         return to_rgb(ImageOps.exif_transpose(im))
     except Image.DecompressionBombError: raise ValueError(too_large.format('a decompression bomb', max_pixels))
     except UnidentifiedImageError:
-        raise ValueError('This file is not a picture I can read. Please upload a JPEG, PNG, GIF or WebP photo.')
+        raise ValueError('This file is not a picture I can read. Please send a JPEG, PNG, GIF, WebP, BMP or TIFF picture.')
     except (OSError, SyntaxError, EOFError):
         raise ValueError('This picture seems damaged or cut short. Please upload it again, or try another one.')
 

@@ -63,7 +63,7 @@ def parse_recipe(name: str) -> tuple:
     if base == 'fastai': return fastai_learner, {}, tta
     if base == 'defaults': return train, {}, tta
     kw = dict(kv.split('=', 1) for kv in base.split(','))
-    return train, {k: (None if v == 'None' else json.loads(v) if v[0] in '[{' else float(v) if any(c in v for c in '.e') else int(v))
+    return train, {k: (None if v == 'None' else v if v.isalpha() else json.loads(v) if v[0] in '[{' else float(v) if any(c in v for c in '.e') else int(v))
                    for k, v in kw.items()}, tta
 
 def epochs_of(name: str) -> int:

@@ -6,15 +6,53 @@ Docs: https://duckling-mirror.github.io/duckling-mirror/cli.html.md"""
 
 # %% ../nbs/06_cli.ipynb #87478b7b
 from __future__ import annotations
+import sys, warnings
+from contextlib import contextmanager
 from pathlib import Path
-from fastcore.script import call_parse
-from .search import DEFAULT_TERMS, search_images
-from .download import build_dataset, folder_search, folder_terms
-from .train import train
-from .export import export_mirror
+from typing import Callable
+from fastcore.script import call_parse, is_cli
+warnings.filterwarnings('ignore', '`torch.jit.script` is deprecated', FutureWarning)  # fastai 2.8 under torch 2.14: not the user's to fix
+from .search import DEFAULT_TERMS, SearchError, search_images
+from .download import DatasetError, build_dataset, check_label, folder_search, folder_terms
+from .train import WeightsUnavailable, check_trainable, train
+from .export import BODIES, export_mirror
 
 # %% auto #0
-__all__ = ['duckling_mirror']
+__all__ = ['UsageError', 'friendly_errors', 'check_images', 'duckling_mirror']
+
+# %% ../nbs/06_cli.ipynb #3927a85b
+class UsageError(ValueError): "An argument that cannot work, with what to do instead"
+
+# %% ../nbs/06_cli.ipynb #b911786c
+@contextmanager
+def friendly_errors(
+    cmd: Callable,  # the `call_parse` function running
+    prog: str = 'duckling-mirror',  # the command's name, to start the line with
+):
+    "When `cmd` runs from the command line, expected errors become one line and an exit code (2: bad arguments, 1: the rest)"
+    try: yield
+    except (UsageError, SearchError, DatasetError, WeightsUnavailable) as e:
+        if not is_cli(cmd): raise
+        print(f'{prog}: {e}', file=sys.stderr)
+        raise SystemExit(2 if isinstance(e, UsageError) else 1)
+
+# %% ../nbs/06_cli.ipynb #3d0b2597
+def check_images(
+    images: Path,  # the `--images` folder
+) -> list:
+    "The label folders of `images` that hold pictures, if it can be trained on; else a `UsageError` that says why"
+    p = Path(images)
+    if not p.exists(): raise UsageError(f'--images {images}: no such folder')
+    if not p.is_dir(): raise UsageError(f'--images {images}: a file, not a folder of label folders')
+    terms = [t for t in folder_terms(p) if any(f.is_file() for f in (p/t.label).iterdir())]
+    if not terms: raise UsageError(f'--images {images}: no pictures in label folders; put the photos of each label in a '
+                                   f'folder named after it ({p/"duckling"}/, {p/"cygnet"}/, ...)')
+    if len(terms) < 2: raise UsageError(f'--images {images}: only one label ({terms[0].label}); the mirror needs at least '
+                                        'two, one folder each')
+    for t in terms:
+        try: check_label(t.label)
+        except DatasetError as e: raise UsageError(f'--images {images}: {e}') from None
+    return terms
 
 # %% ../nbs/06_cli.ipynb #d3450f16
 @call_parse
@@ -28,12 +66,20 @@ def duckling_mirror(
     size: int = 224,  # training picture size
 ):
     "Search, download, train and export the mirror into `app`"
-    if images: terms, search, kw = folder_terms(images), folder_search(images), dict(schemes=('file',))
-    else: terms, search, kw = DEFAULT_TERMS, search_images, {}
-    print(f'Building the dataset in {dest} from ' + (images or f'{len(terms)} image searches'))
-    build_dataset(terms, dest, n=n or (10**9 if images else 100), search=search, **kw)
-    learn = train(dest, arch=arch, epochs=epochs, size=size)
-    out = export_mirror(learn, app)
-    print(f'Error rate on the {len(learn.dls.valid_ds)} validation pictures: {learn.validate()[1]:.1%}')
-    print(f'The mirror is in {out}/ (mirror.json, model.safetensors): run `python {Path(out)/"app.py"}` to try it')
-    return learn
+    with friendly_errors(duckling_mirror):
+        if arch not in BODIES: raise UsageError(f'--arch {arch}: unknown; choose one of {", ".join(BODIES)}')
+        if epochs < 0: raise UsageError(f'--epochs {epochs}: must be 0 or more')
+        if size < 32: raise UsageError(f'--size {size}: must be at least 32 pixels')
+        if n is not None and n < 1: raise UsageError(f'--n {n}: must be at least 1')
+        if images: terms, search, kw = check_images(images), folder_search(images), dict(schemes=('file',))
+        else: terms, search, kw = DEFAULT_TERMS, search_images, {}
+        if images and Path(dest).resolve().is_relative_to(Path(images).resolve()):
+            raise UsageError(f'--dest {dest}: inside --images {images}; the dataset goes in a folder of its own')
+        print(f'Building the dataset in {dest} from ' + (images or f'{len(terms)} image searches'))
+        build_dataset(terms, dest, n=n or (10**9 if images else 100), search=search, **kw)
+        check_trainable(dest)
+        learn = train(dest, arch=arch, epochs=epochs, size=size)
+        out = export_mirror(learn, app)
+        print(f'Error rate on the {len(learn.dls.valid_ds)} validation pictures: {learn.validate()[1]:.1%}')
+        print(f'The mirror is in {out}/ (mirror.json, model.safetensors): run `python {Path(out)/"app.py"}` to try it')
+        return learn

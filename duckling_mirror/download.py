@@ -6,53 +6,173 @@ Docs: https://duckling-mirror.github.io/duckling-mirror/download.html.md"""
 
 # %% ../nbs/01_download.ipynb #51004865
 from __future__ import annotations
-import datetime, hashlib, io, json, os, re, uuid
+import csv, datetime, hashlib, http.client, io, ipaddress, json, os, re, socket, ssl, threading, time
 from collections import Counter
 from functools import partial
 from pathlib import Path
 from typing import Callable, Iterable
-from urllib.parse import urlparse
-from urllib.request import Request, urlopen
+from urllib.parse import unquote, urljoin, urlparse
 import imagehash
 import pandas as pd
 from fastcore.parallel import parallel
+from fastcore.xtras import atomic_save
 from PIL import Image
 from .search import SearchTerm, search_images
-from .app import open_image
+from .app import FORMATS, open_image
 
 # %% auto #0
-__all__ = ['MANIFEST_COLS', 'STATUSES', 'image_name', 'fetch', 'file_info', 'ingest_image', 'download_image', 'mark_duplicates',
-           'write_manifest', 'read_manifest', 'check_dataset', 'search_file', 'saved_search', 'summarize', 'write_card',
+__all__ = ['STATUSES', 'RESERVED', 'MANIFEST_COLS', 'Status', 'trainable', 'DatasetError', 'check_label', 'sha256', 'now',
+           'write_atomic', 'image_name', 'check_host', 'fetch', 'file_info', 'ingest_image', 'download_image',
+           'mark_duplicates', 'write_manifest', 'read_manifest', 'check_dataset', 'search_file', 'saved_search',
+           'summarize', 'write_card', 'search_results', 'plan_downloads', 'download_all', 'finish_dataset',
            'build_dataset', 'folder_search', 'folder_terms']
+
+# %% ../nbs/01_download.ipynb #3ad80ac8
+class Status:
+    "What became of a search result: the `status` column of the manifest"
+    ok, failed, broken, duplicate, conflict = 'ok', 'failed', 'broken', 'duplicate', 'conflict'  # set by downloading
+    removed, relabelled = 'removed', 'relabelled'  # set by cleaning
+
+STATUSES = [Status.ok, Status.failed, Status.broken, Status.duplicate, Status.conflict, Status.removed, Status.relabelled]
+
+# %% ../nbs/01_download.ipynb #215e7e91
+def trainable(
+    df: pd.DataFrame,  # a manifest
+) -> pd.DataFrame:
+    "The rows of the pictures that are trained on: `ok`, and `relabelled` by cleaning"
+    return df[df.status.isin([Status.ok, Status.relabelled])]
+
+# %% ../nbs/01_download.ipynb #ea67c5ab
+class DatasetError(ValueError): "A dataset, or a request about one, that cannot work, with what to do instead"
+
+# %% ../nbs/01_download.ipynb #010e2fa3
+RESERVED = ('searches', 'manifest.csv', 'README.md', 'cleaning.jsonl')
+
+# %% ../nbs/01_download.ipynb #d5393536
+def check_label(
+    label: str,  # a label, which names a folder of the dataset
+) -> str:
+    "`label`, if it can name a folder of the dataset; else a `DatasetError` that says why not"
+    if (not isinstance(label, str) or label in ('', '.', '..') or label.startswith('.') or label in RESERVED
+        or any(c in label for c in '/\\\0')):
+        raise DatasetError(f"{label!r} can't be a label: a label names a folder of the dataset, so it must be a plain name "
+                         f"(not empty, no '/' or '\\', not starting with '.', and none of {', '.join(RESERVED)})")
+    return label
+
+# %% ../nbs/01_download.ipynb #b682f2cd
+def sha256(
+    f: Path,  # a file
+) -> str:
+    "The sha256 of the bytes in `f`, in hex"
+    return hashlib.sha256(Path(f).read_bytes()).hexdigest()
+
+# %% ../nbs/01_download.ipynb #2214518c
+def now() -> str:
+    "The local time, to the second, as ISO 8601"
+    return datetime.datetime.now().isoformat(timespec='seconds')
+
+# %% ../nbs/01_download.ipynb #b463e8f4
+def write_atomic(
+    f: Path,  # where the file goes
+    data: str | bytes,  # its contents
+    errors: str = 'surrogateescape',  # for text: file names that are not UTF-8 are written back as the bytes they were
+) -> Path:
+    "Write `data` to `f` through a temporary file renamed into place, so that `f` is never half-written"
+    kw = {} if isinstance(data, bytes) else dict(mode='w', encoding='utf-8', errors=errors, newline='')
+    with atomic_save(f, prefix='.', **kw) as o: o.write(data)
+    return Path(f)
 
 # %% ../nbs/01_download.ipynb #186323da
 def image_name(url: str) -> str:
     "A stable file name for the picture at `url`: a hash, so nothing of the URL becomes a path"
-    return hashlib.sha1(url.encode()).hexdigest()[:16] + '.jpg'
+    return hashlib.sha1(url.encode('utf-8', 'surrogateescape')).hexdigest()[:16] + '.jpg'
+
+# %% ../nbs/01_download.ipynb #242c152e
+def check_host(
+    host: str,  # a host name or address
+    port: int,  # the port to connect to
+    allow_private: bool = False,  # allow loopback, private and link-local addresses
+) -> str:
+    "The address to connect to for `host`, after checking that it is on the public internet (unless `allow_private`)"
+    try: addrs = [a[4][0] for a in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
+    except socket.gaierror as e: raise ConnectionError(f'{host}: no such host ({e.strerror})') from None
+    for a in addrs:
+        ip = ipaddress.ip_address(a.split('%')[0])
+        ip = getattr(ip, 'ipv4_mapped', None) or ip
+        if not (allow_private or ip.is_global):
+            raise PermissionError(f'{host} is a local or private address ({ip}): not downloaded (allow_private=True allows it)')
+    return addrs[0]
+
+# %% ../nbs/01_download.ipynb #7be6f2d3
+class _Pinned(http.client.HTTPSConnection):
+    "An HTTP(S) connection to the address `ip`, checked beforehand, rather than to whatever `host` resolves to now"
+    def __init__(self, host, ip, tls, **kwargs):
+        super().__init__(host, **kwargs)
+        self.ip, self.tls = ip, tls
+    def connect(self):
+        self.sock = socket.create_connection((self.ip, self.port), self.timeout)
+        if self.tls: self.sock = ssl.create_default_context().wrap_socket(self.sock, server_hostname=self.host)
+
+# %% ../nbs/01_download.ipynb #ccc130c0
+def _get(url: str, timeout: float, allow_private: bool, deadline: float) -> http.client.HTTPResponse:
+    "The response to a GET of `url` (an http or https URL), from a connection closed if it outlives `deadline` (a monotonic time)"
+    u = urlparse(url)
+    tls, port = u.scheme == 'https', u.port or (443 if u.scheme == 'https' else 80)
+    conn = _Pinned(u.hostname, check_host(u.hostname, port, allow_private), tls, port=port, timeout=timeout)
+    def expire():
+        if conn.sock: conn.sock.shutdown(socket.SHUT_RDWR)  # wakes the worker, wherever it waits
+    timer = threading.Timer(max(0., deadline - time.monotonic()), expire)
+    timer.start()
+    conn.request('GET', u._replace(scheme='', netloc='', fragment='').geturl() or '/',
+                 headers={'User-Agent': 'Mozilla/5.0 (duckling-mirror)', 'Accept': 'image/*,*/*;q=0.8'})
+    r = conn.getresponse()
+    r.timer = timer
+    return r
 
 # %% ../nbs/01_download.ipynb #40b9ecab
 def fetch(
     url: str,  # where the picture is
-    timeout: float = 10,  # seconds to wait for the server
+    timeout: float = 10,  # seconds to wait for the server, each time
     max_bytes: int = 20_000_000,  # refuse bodies larger than this
-    schemes: tuple = ('http', 'https'),  # URL schemes allowed, redirects included
+    schemes: tuple = ('http', 'https'),  # URL schemes allowed, redirects included ('file' for your own photos)
+    allow_private: bool = False,  # allow loopback, private and link-local addresses (a local test server)
+    deadline: float = 60,  # seconds for the whole download, redirects included
+    max_redirects: int = 5,  # redirects followed at most
 ) -> bytes:
-    "The bytes at `url`, refusing other schemes and bodies over `max_bytes`"
-    if urlparse(url).scheme not in schemes: raise ValueError(f'not a {"/".join(schemes)} URL: {url}')
-    with urlopen(Request(url, headers={'User-Agent': 'Mozilla/5.0 (duckling-mirror)'}), timeout=timeout) as r:
-        if urlparse(r.geturl()).scheme not in schemes: raise ValueError(f'redirected to a non-{"/".join(schemes)} URL')
-        data = r.read(max_bytes + 1)
-    if len(data) > max_bytes: raise ValueError(f'larger than {max_bytes:,} bytes')
-    return data
+    "The bytes at `url`: only allowed schemes, only public addresses (unless `allow_private`), in `deadline` seconds, at most `max_bytes`"
+    end = time.monotonic() + deadline
+    for _ in range(max_redirects + 1):
+        u = urlparse(url)
+        if u.scheme not in schemes: raise ValueError(f'not a {"/".join(schemes)} URL: {url[:100]}')
+        if u.scheme == 'file':
+            f = Path(unquote(u.path, errors='surrogateescape'))
+            if f.stat().st_size > max_bytes: raise ValueError(f'larger than {max_bytes:,} bytes')
+            return f.read_bytes()
+        try:
+            r = _get(url, timeout, allow_private, end)
+            try:
+                if r.status in (301, 302, 303, 307, 308) and r.getheader('Location'):
+                    url = urljoin(url, r.getheader('Location')); continue
+                if r.status != 200: raise ValueError(f'HTTP Error {r.status}: {r.reason}')
+                if int(r.getheader('Content-Length') or 0) > max_bytes: raise ValueError(f'larger than {max_bytes:,} bytes')
+                data = r.read(max_bytes + 1)
+            finally: r.timer.cancel(); r.close()
+        except (OSError, http.client.HTTPException) as e:
+            if time.monotonic() >= end: raise TimeoutError(f'timed out: no picture after {deadline:g} s') from None
+            if isinstance(e, TimeoutError): raise TimeoutError(f'timed out: no answer in {timeout:g} s') from None
+            raise
+        if time.monotonic() >= end: raise TimeoutError(f'timed out: no picture after {deadline:g} s')
+        if len(data) > max_bytes: raise ValueError(f'larger than {max_bytes:,} bytes')
+        return data
+    raise ValueError(f'more than {max_redirects} redirects')
 
 # %% ../nbs/01_download.ipynb #93d8d4ac
 def file_info(
     f: Path,  # a picture on disk
 ) -> dict:
     "The size, sha256 and perceptual hash of the picture `f`"
-    im = Image.open(f)
-    return dict(width=im.width, height=im.height, sha256=hashlib.sha256(Path(f).read_bytes()).hexdigest(),
-                phash=str(imagehash.phash(im)))
+    im = Image.open(f, formats=FORMATS)
+    return dict(width=im.width, height=im.height, sha256=sha256(f), phash=str(imagehash.phash(im)))
 
 # %% ../nbs/01_download.ipynb #78f5af81
 def ingest_image(
@@ -65,12 +185,9 @@ def ingest_image(
     if not data: raise ValueError('empty file')
     im = open_image(io.BytesIO(data), max_pixels, draft=max_size)
     im.thumbnail((max_size, max_size))
-    dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f'.{uuid.uuid4().hex}.part')
-    im.save(tmp, 'JPEG', quality=90)
-    os.replace(tmp, dest)
-    return file_info(dest)
+    buf = io.BytesIO()
+    im.save(buf, 'JPEG', quality=90)
+    return file_info(write_atomic(dest, buf.getvalue()))
 
 # %% ../nbs/01_download.ipynb #7d1f3431
 def download_image(
@@ -81,13 +198,14 @@ def download_image(
 ) -> dict:
     "Download and ingest one search result into `dest/<label>/` (unless it is there already); its manifest row"
     f = Path(rec['label'])/image_name(rec['image'])
-    row = {**rec, 'file': str(f), 'status': 'ok', 'error': ''}
-    if (dest/f).exists(): return {**row, **file_info(dest/f)}
+    row = {**rec, 'file': str(f), 'status': Status.ok, 'error': ''}
+    if (dest/f).exists():
+        try: return {**row, **file_info(dest/f)}
+        except Exception: (dest/f).unlink()  # empty or torn (a power cut, a lost manifest): fetch it again
     try: data = fetch(rec['image'], **kwargs)
-    except TimeoutError: return {**row, 'file': '', 'status': 'failed', 'error': 'timed out'}
-    except Exception as e: return {**row, 'file': '', 'status': 'failed', 'error': str(e) or type(e).__name__}
+    except Exception as e: return {**row, 'file': '', 'status': Status.failed, 'error': str(e) or type(e).__name__}
     try: return {**row, **ingest_image(data, dest/f, max_size)}
-    except Exception as e: return {**row, 'file': '', 'status': 'broken', 'error': str(e) or type(e).__name__}
+    except Exception as e: return {**row, 'file': '', 'status': Status.broken, 'error': str(e) or type(e).__name__}
 
 # %% ../nbs/01_download.ipynb #f4847388
 def mark_duplicates(
@@ -97,28 +215,25 @@ def mark_duplicates(
 ) -> pd.DataFrame:
     "Keep the first of each picture; mark later copies `duplicate` (file deleted) and cross-label copies `conflict` (files moved to `.conflicts/`)"
     df, dest, kept = df.copy(), Path(dest), []  # kept: (row, sha256, phash as an int)
-    for i, label, sha, ph in df.loc[df.status == 'ok', ['label', 'sha256', 'phash']].itertuples():
+    for i, label, sha, ph in df.loc[df.status == Status.ok, ['label', 'sha256', 'phash']].itertuples():
         h = int(ph, 16)
         j = next((j for j, s, k in kept if s == sha or (k ^ h).bit_count() <= max_distance), None)
         if j is None: kept.append((i, sha, h)); continue
         if df.at[j, 'label'] == label:
             if df.at[i, 'file'] != df.at[j, 'file']: (dest/df.at[i, 'file']).unlink(missing_ok=True)
-            df.loc[i, ['status', 'error', 'file']] = 'duplicate', f"same picture as {df.at[j, 'file']}", ''
+            df.loc[i, ['status', 'error', 'file']] = Status.duplicate, f"same picture as {df.at[j, 'file']}", ''
             continue
         for a, b in ((i, j), (j, i)):
-            if df.at[a, 'status'] == 'conflict': continue
+            if df.at[a, 'status'] == Status.conflict: continue
             to = Path('.conflicts')/df.at[a, 'file']
             (dest/to).parent.mkdir(parents=True, exist_ok=True)
             os.replace(dest/df.at[a, 'file'], dest/to)
-            df.loc[a, ['status', 'error', 'file']] = 'conflict', f"also found as {df.at[b, 'label']}: {df.at[b, 'image']}", str(to)
+            df.loc[a, ['status', 'error', 'file']] = Status.conflict, f"also found as {df.at[b, 'label']}: {df.at[b, 'image']}", str(to)
     return df
 
 # %% ../nbs/01_download.ipynb #85d38f26
 MANIFEST_COLS = ['file', 'label', 'query', 'image', 'url', 'title', 'width', 'height', 'sha256', 'phash', 'status',
                  'error', 'thumbnail', 'source', 'license_image']
-
-# %% ../nbs/01_download.ipynb #d3e477bc
-STATUSES = ['ok', 'failed', 'broken', 'duplicate', 'conflict', 'removed', 'relabelled']
 
 # %% ../nbs/01_download.ipynb #bee89687
 def write_manifest(
@@ -127,17 +242,16 @@ def write_manifest(
 ) -> Path:
     "Write `df` to `dest/manifest.csv` atomically, so a crash never leaves half a manifest"
     cols = MANIFEST_COLS + [c for c in df.columns if c not in MANIFEST_COLS]
-    f, tmp = Path(dest)/'manifest.csv', Path(dest)/'.manifest.csv.part'
-    df.reindex(columns=cols).to_csv(tmp, index=False)
-    os.replace(tmp, f)
-    return f
+    return write_atomic(Path(dest)/'manifest.csv', df.reindex(columns=cols).to_csv(index=False, quoting=csv.QUOTE_ALL))
 
 # %% ../nbs/01_download.ipynb #882feac6
 def read_manifest(
     dest: Path,  # the dataset folder
 ) -> pd.DataFrame:
-    "The manifest of the dataset in `dest`"
-    return pd.read_csv(Path(dest)/'manifest.csv', keep_default_na=False, dtype={'phash': str, 'sha256': str})
+    "The manifest of the dataset in `dest`: every column text, but `width` and `height`"
+    df = pd.read_csv(Path(dest)/'manifest.csv', dtype=str, keep_default_na=False, encoding_errors='surrogateescape')
+    for c in ('width', 'height'): df[c] = pd.to_numeric(df[c], errors='coerce').astype('Int64')
+    return df
 
 # %% ../nbs/01_download.ipynb #9b1ce178
 def check_dataset(
@@ -146,11 +260,14 @@ def check_dataset(
     "Every way the manifest and the files on disk disagree (an empty list: they agree)"
     dest, df = Path(dest), read_manifest(dest)
     rows = df[df.file != '']
-    problems = [f'{f}: listed as {s} but missing' for f, s in zip(rows.file, rows.status) if not (dest/f).exists()]
+    outside = [f for f in rows.file if Path(f).is_absolute() or '..' in Path(f).parts]
+    problems = [f'{f}: outside the dataset' for f in outside]
+    rows = rows[~rows.file.isin(outside)]
+    problems += [f'{f}: listed as {s} but missing' for f, s in zip(rows.file, rows.status) if not (dest/f).exists()]
     problems += [f'{f}: listed twice' for f, n in Counter(rows.file).items() if n > 1 and
                  rows[rows.file == f].image.nunique() > 1]
     problems += [f'{f}: not what the manifest says (sha256)' for f, h in zip(rows.file, rows.sha256)
-                 if (dest/f).exists() and hashlib.sha256((dest/f).read_bytes()).hexdigest() != h]
+                 if (dest/f).exists() and sha256(dest/f) != h]
     listed = set(rows.file)
     on_disk = [p for p in dest.rglob('*.jpg') if p.relative_to(dest).parts[0] not in ('.trash', 'searches')]
     problems += [f'{p.relative_to(dest)}: on disk but not in the manifest' for p in on_disk if str(p.relative_to(dest)) not in listed]
@@ -164,7 +281,7 @@ def search_file(
 ) -> Path:
     "Where the results of `query` are saved: a slug of it plus a hash, so any query makes a safe file name"
     slug = re.sub(r'[^a-z0-9]+', '-', query.lower()).strip('-')[:40]
-    return Path(dest)/'searches'/f'{slug}-{hashlib.sha1(query.encode()).hexdigest()[:8]}.json'
+    return Path(dest)/'searches'/f'{slug}-{hashlib.sha1(query.encode("utf-8", "surrogateescape")).hexdigest()[:8]}.json'
 
 # %% ../nbs/01_download.ipynb #d1450b57
 def saved_search(
@@ -177,11 +294,11 @@ def saved_search(
     "The results of `search(query, n)`, from `dest/searches/` when they were saved for at least `n` results"
     f = search_file(dest, query)
     if f.exists() and not refresh:
-        saved = json.loads(f.read_text())
+        try: saved = json.loads(f.read_text())
+        except ValueError: saved = dict(n=-1)  # torn: search again
         if saved['n'] >= n: return saved['results'][:n]
     res = search(query, n)[:n]
-    f.parent.mkdir(parents=True, exist_ok=True)
-    f.write_text(json.dumps(dict(query=query, n=n, date=datetime.datetime.now().isoformat(timespec='seconds'), results=res), indent=1))
+    write_atomic(f, json.dumps(dict(query=query, n=n, date=now(), results=res), indent=1))
     return res
 
 # %% ../nbs/01_download.ipynb #9b0cd36e
@@ -200,7 +317,7 @@ def write_card(
     terms: Iterable[SearchTerm],  # the searches
 ) -> Path:
     "A short dataset card, `dest/README.md`: what was searched, what was kept, from where, under which licence filter"
-    ok, lic = df[df.status == 'ok'], sorted({str(v) for v in df.get('license_image', []) if v}) or ['any']
+    ok, lic = df[df.status == Status.ok], sorted({str(v) for v in df.get('license_image', []) if v}) or ['any']
     sites = Counter(urlparse(u).netloc for u in ok.url if u).most_common(10)
     lines = [f'# Dataset: {", ".join(sorted(set(df.label)))}', '',
              f'Built {datetime.date.today().isoformat()} by duckling-mirror from {len(df)} search results; '
@@ -209,12 +326,73 @@ def write_card(
              '## What became of the results', '```', summarize(df), '```', '',
              '## Where the kept pictures come from', *[f'- {s or "(unknown)"}: {n}' for s, n in sites], '',
              'Every picture\'s source is in `manifest.csv`. Web pictures belong to their owners.']
-    f = Path(dest)/'README.md'
-    f.write_text('\n'.join(lines) + '\n')
-    return f
+    return write_atomic(Path(dest)/'README.md', '\n'.join(lines) + '\n')
 
-# %% ../nbs/01_download.ipynb #c235edc2
-_REUSE = {'failed', 'broken', 'duplicate', 'conflict', 'removed', 'relabelled'}
+# %% ../nbs/01_download.ipynb #868d4c52
+def search_results(
+    terms: Iterable[SearchTerm],  # what to search for, and the label of each search
+    dest: Path,  # the dataset folder
+    n: int = 100,  # results per term
+    search: Callable = search_images,  # `search(query, max_results) -> list[dict]`
+    refresh: bool = False,  # search again instead of using the saved searches
+) -> list[dict]:
+    "Every result of every search in `terms`, in order, each with its `query` and `label`"
+    return [{**r, 'query': t.query, 'label': t.label} for t in terms for r in saved_search(search, t.query, n, dest, refresh)]
+
+# %% ../nbs/01_download.ipynb #2e6da1c2
+def plan_downloads(
+    recs: list[dict],  # search results, from `search_results`
+    dest: Path,  # the dataset folder
+    retry: bool = False,  # download failed and broken results again
+) -> list[dict | None]:
+    "For each result, its row in the last run's manifest when that run settled it, or None: download it"
+    old, seen = {}, Counter()
+    key = lambda r: (r['label'], r['query'], r['image'])
+    if (Path(dest)/'manifest.csv').exists():
+        for r in read_manifest(dest).to_dict('records'):
+            seen[key(r)] += 1
+            old[(*key(r), seen[key(r)])] = r
+    seen, plan = Counter(), []
+    for r in recs:
+        seen[key(r)] += 1
+        o = old.get((*key(r), seen[key(r)]))
+        if o is None or (o['status'] == Status.ok and not (Path(dest)/o['file']).exists()): o = None
+        elif retry and o['status'] in (Status.failed, Status.broken): o = None
+        plan.append(o)
+    return plan
+
+# %% ../nbs/01_download.ipynb #17ce96c2
+def download_all(
+    recs: list[dict],  # search results
+    plan: list[dict | None],  # from `plan_downloads`
+    dest: Path,  # the dataset folder
+    max_size: int = 400,  # longest side kept, in pixels
+    n_workers: int = 16,  # parallel downloads
+    progress: bool = True,  # show a progress bar
+    **kwargs,  # passed to `fetch` (`timeout`, `deadline`, `max_bytes`, `schemes`, `allow_private`)
+) -> pd.DataFrame:
+    "The manifest rows of `recs`: the planned ones as they were, the others downloaded now"
+    todo = [r for r, o in zip(recs, plan) if o is None]
+    get = partial(download_image, dest=dest, max_size=max_size, **kwargs)  # not through `parallel`: it has a `timeout` too
+    done = iter(parallel(get, todo, n_workers=n_workers, threadpool=True, progress=progress and len(todo) > 1))
+    df = pd.DataFrame([next(done) if o is None else o for o in plan], columns=list(dict.fromkeys(MANIFEST_COLS + [k for r in recs for k in r])))
+    for c in df.columns:
+        if c in ('width', 'height'): df[c] = pd.to_numeric(df[c], errors='coerce').astype('Int64')
+        else: df[c] = df[c].astype(object).where(df[c].notna(), '').astype(str)
+    return df
+
+# %% ../nbs/01_download.ipynb #2bbb505d
+def finish_dataset(
+    df: pd.DataFrame,  # rows from `download_all`
+    dest: Path,  # the dataset folder
+    terms: Iterable[SearchTerm],  # the searches, for the dataset card
+    max_distance: int = 4,  # phash bits that may differ between copies of one picture
+) -> pd.DataFrame:
+    "Keep each picture once (`mark_duplicates`), then write the manifest and the dataset card"
+    df = mark_duplicates(df, dest, max_distance)
+    write_manifest(df, dest)
+    write_card(df, dest, terms)
+    return df
 
 # %% ../nbs/01_download.ipynb #4f0e9100
 def build_dataset(
@@ -228,32 +406,16 @@ def build_dataset(
     refresh: bool = False,  # search again instead of using the saved searches
     max_distance: int = 4,  # phash bits that may differ between copies of one picture
     progress: bool = True,  # show a progress bar and a summary per label
-    **kwargs,  # passed to `fetch` (`timeout`, `max_bytes`, `schemes`)
+    **kwargs,  # passed to `fetch` (`timeout`, `deadline`, `max_bytes`, `schemes`, `allow_private`)
 ) -> pd.DataFrame:
     "Search each term, download the results in parallel into `dest/<label>/`, keep each real picture once, write the manifest"
     dest, terms = Path(dest), list(terms)
+    for t in terms: check_label(t.label)
     dest.mkdir(parents=True, exist_ok=True)
-    for p in dest.rglob('.*.part'): p.unlink()  # left by an interrupted run
-    recs = [{**r, 'query': t.query, 'label': t.label} for t in terms for r in saved_search(search, t.query, n, dest, refresh)]
-    old = {}
-    if (dest/'manifest.csv').exists():
-        old = {(r['label'], r['image']): r for r in read_manifest(dest).to_dict('records')}
-    def reuse(r):
-        o = old.get((r['label'], r['image']))
-        if o is None: return False
-        if o['status'] == 'ok': return (dest/o['file']).exists()
-        return o['status'] in _REUSE - ({'failed', 'broken'} if retry else set())
-    kept = [reuse(r) for r in recs]
-    todo = [r for r, k in zip(recs, kept) if not k]
-    get = partial(download_image, dest=dest, max_size=max_size, **kwargs)  # not through `parallel`: it has a `timeout` too
-    done = iter(parallel(get, todo, n_workers=n_workers, threadpool=True, progress=progress and len(todo) > 1))
-    rows = [old[r['label'], r['image']] if k else next(done) for r, k in zip(recs, kept)]
-    df = pd.DataFrame(rows).reindex(columns=list(dict.fromkeys(MANIFEST_COLS + [k for r in recs for k in r])))
-    text = [c for c in df.columns if c not in ('width', 'height')]
-    df[text] = df[text].astype(object).fillna('')
-    df = mark_duplicates(df, dest, max_distance)
-    write_manifest(df, dest)
-    write_card(df, dest, terms)
+    for p in dest.rglob('.*tmp'): p.unlink()  # left by an interrupted run
+    recs = search_results(terms, dest, n, search, refresh)
+    df = download_all(recs, plan_downloads(recs, dest, retry), dest, max_size, n_workers, progress, **kwargs)
+    df = finish_dataset(df, dest, terms, max_distance)
     if progress: print(summarize(df))
     return df
 

@@ -6,16 +6,16 @@ Docs: https://duckling-mirror.github.io/duckling-mirror/interpret.html.md"""
 
 # %% ../nbs/03_interpret.ipynb #56f8c3e6
 from __future__ import annotations
-import datetime, hashlib, json, os, uuid
+import json, os, uuid
 from pathlib import Path
 import pandas as pd
 from functools import partial
 from fastai.vision.all import ClassificationInterpretation, Learner
 from fastai.vision.widgets import ImageClassifierCleaner
-from .download import read_manifest, write_manifest
+from .download import Status, check_label, now, read_manifest, sha256, trainable, write_manifest
 
 # %% auto #0
-__all__ = ['top_losses_table', 'Cleaner', 'apply_cleaning', 'undo_cleaning']
+__all__ = ['top_losses_table', 'Cleaner', 'dataset_file', 'apply_cleaning', 'undo_cleaning']
 
 # %% ../nbs/03_interpret.ipynb #e2414c78
 def top_losses_table(
@@ -62,18 +62,66 @@ def _free_name(f: Path) -> Path:
 def _journal(path: Path) -> list[dict]:
     "The cleaning actions of the dataset in `path` that have not been undone, oldest first"
     f = Path(path)/'cleaning.jsonl'
-    entries = [json.loads(l) for l in f.read_text().splitlines() if l.strip()] if f.exists() else []
+    entries = []
+    for l in (f.read_text(errors='surrogateescape').splitlines() if f.exists() else []):
+        try: entries.append(json.loads(l))
+        except ValueError: pass  # torn by a crash while writing: its action never happened
     undone = {e['id'] for e in entries if e['action'] == 'undo'}
     return [e for e in entries if e['action'] != 'undo' and e['id'] not in undone]
+
+# %% ../nbs/03_interpret.ipynb #142db986
+def _journal_add(path: Path, entry: dict):
+    "Append `entry` to the cleaning journal of the dataset in `path`, on a line of its own"
+    f = Path(path)/'cleaning.jsonl'
+    torn = f.exists() and f.stat().st_size and not f.read_bytes().endswith(b'\n')
+    with open(f, 'a', errors='surrogateescape') as j:
+        j.write(('\n' if torn else '') + json.dumps(entry) + '\n')
+        j.flush(); os.fsync(j.fileno())
+
+# %% ../nbs/03_interpret.ipynb #e2dd97b6
+def dataset_file(
+    path: Path,  # the dataset folder
+    f: str | Path,  # a file: absolute, relative to the working directory (as fastai gives it), or relative to `path`
+) -> str:
+    "`f` as a path relative to the dataset `path`, if it is a file in it; else a `ValueError`"
+    root, f = Path(path).resolve(), Path(f)
+    for c in ([f] if f.is_absolute() else [Path.cwd()/f, root/f]):
+        c = c.resolve()
+        if c.is_relative_to(root) and c.is_file(): return str(c.relative_to(root))
+    raise ValueError(f'{f} is not a file of the dataset in {path}')
+
+# %% ../nbs/03_interpret.ipynb #0fcabb01
+def _cleaning_plan(path: Path, df: pd.DataFrame, delete: list, relabel: dict, new_labels: bool) -> list[tuple]:
+    "The request as (action, file, label) to apply, checked as a whole: a `ValueError` listing every problem, if any"
+    problems, todo, seen = [], [], set()
+    labels = {Path(f).parts[0] for f in trainable(df).file}
+    rows = set(trainable(df).file)
+    for action, f, label in [('delete', f, None) for f in delete] + [('relabel', f, l) for f, l in relabel.items()]:
+        try: f = dataset_file(path, f)
+        except ValueError as e: problems.append(str(e)); continue
+        if f not in rows: problems.append(f'{f} is not one of the pictures trained on (see the manifest)')
+        if f in seen: problems.append(f'{f} is asked for twice')
+        seen.add(f)
+        if action == 'relabel':
+            try: check_label(label)
+            except ValueError as e: problems.append(str(e)); continue
+            if label not in labels and not new_labels:
+                problems.append(f'{label!r} is not a label of this dataset ({", ".join(sorted(labels))}); '
+                                'to make a new one, pass new_labels=True')
+            if Path(f).parts[0] == label: continue  # already there
+        todo.append((action, f, label))
+    if problems: raise ValueError(f'Nothing was changed: ' + '; '.join(problems))
+    return todo
 
 # %% ../nbs/03_interpret.ipynb #b96d04e2
 def apply_cleaning(
     path: Path,  # the dataset folder
-    cleaner=None,  # a fastai `ImageClassifierCleaner`: its current choices are applied
-    delete: list = (),  # files to remove (paths, or relative to `path`)
+    cleaner=None,  # a fastai `ImageClassifierCleaner` (or our `Cleaner`): its choices are applied
+    delete: list = (),  # files to remove (absolute, relative to the working directory, or to `path`)
     relabel: dict | None = None,  # {file: new label}
+    new_labels: bool = False,  # allow relabelling to a label the dataset does not have yet
 ) -> list[dict]:
-    "Move deleted files to `path/.trash/` and relabelled ones to their new label's folder; journal and manifest every action"
+    "Check the whole request, then move deleted files to `path/.trash/` and relabelled ones to their new label's folder; journal and manifest every action"
     path, relabel = Path(path), dict(relabel or {})
     if isinstance(cleaner, Cleaner):
         delete = [*delete, *(f for f, c in cleaner.choices.items() if c == '<Delete>')]
@@ -81,23 +129,21 @@ def apply_cleaning(
     elif cleaner is not None:  # fastai's own: what is chosen in the label and split shown now
         delete = [*delete, *(cleaner.fns[i] for i in cleaner.delete())]
         relabel.update({cleaner.fns[i]: label for i, label in cleaner.change()})
-    rel = lambda f: str(Path(f).resolve().relative_to(path.resolve())) if Path(f).is_absolute() else str(f)
-    todo = [('delete', rel(f), None) for f in delete] + [('relabel', rel(f), l) for f, l in relabel.items()]
-    missing = [f for _, f, _ in todo if not (path/f).exists()]
-    if missing: raise FileNotFoundError(f"Nothing was changed: {len(missing)} file(s) are not in {path}: {', '.join(missing[:5])}")
     df, done = read_manifest(path), []
-    for action, f, label in todo:
-        to = _free_name(path/'.trash'/f if action == 'delete' else path/label/Path(f).name)
-        entry = dict(id=uuid.uuid4().hex[:12], time=datetime.datetime.now().isoformat(timespec='seconds'), action=action,
-                     file=f, **{'from': str(Path(f).parent)}, to=str(to.relative_to(path)),
-                     sha256=hashlib.sha256((path/f).read_bytes()).hexdigest())
-        to.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(path/f, to)
-        why = f'cleaning {entry["id"]}' if action == 'delete' else f'relabelled to {label} by cleaning {entry["id"]}'
-        df.loc[df.file == f, ['status', 'file', 'error']] = ('removed' if action == 'delete' else 'relabelled'), entry['to'], why
-        with open(path/'cleaning.jsonl', 'a') as j: j.write(json.dumps(entry) + '\n')
-        done.append(entry)
-    write_manifest(df, path)
+    todo = _cleaning_plan(path, df, delete, relabel, new_labels)
+    try:
+        for action, f, label in todo:
+            to = _free_name(path/'.trash'/f if action == 'delete' else path/label/Path(f).name)
+            before = df.loc[df.file == f, ['status', 'file', 'error']].iloc[0].to_dict()
+            entry = dict(id=uuid.uuid4().hex[:12], time=now(), action=action, file=f, **{'from': str(Path(f).parent)},
+                         to=str(to.relative_to(path)), sha256=sha256(path/f), before=before)
+            _journal_add(path, entry)
+            to.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path/f, to)
+            why = f'cleaning {entry["id"]}' if action == 'delete' else f'relabelled to {label} by cleaning {entry["id"]}'
+            df.loc[df.file == f, ['status', 'file', 'error']] = (Status.removed if action == 'delete' else Status.relabelled), entry['to'], why
+            done.append(entry)
+    finally: write_manifest(df, path)
     return done
 
 # %% ../nbs/03_interpret.ipynb #035f0cd5
@@ -108,14 +154,18 @@ def undo_cleaning(
     "Put back the last `n` cleaning actions, checking that each file is the one that was moved (sha256)"
     path, df = Path(path), read_manifest(path)
     todo = _journal(path)[::-1][:n]
+    never = [e for e in todo if not (path/e['to']).exists() and (path/e['file']).exists() and sha256(path/e['file']) == e['sha256']]
+    todo = [e for e in todo if e not in never]  # journaled, then the machine stopped before the file moved
     for e in todo:
         f = path/e['to']
-        if not f.exists() or hashlib.sha256(f.read_bytes()).hexdigest() != e['sha256']:
-            raise FileNotFoundError(f"Can't undo {e['action']} of {e['file']}: {e['to']} is missing or has changed")
-        if (path/e['file']).exists(): raise FileExistsError(f"Can't undo {e['action']} of {e['file']}: a file is there again")
-    for e in todo:
-        os.replace(path/e['to'], path/e['file'])
-        df.loc[df.file == e['to'], ['status', 'file', 'error']] = 'ok', e['file'], ''
-        with open(path/'cleaning.jsonl', 'a') as j: j.write(json.dumps(dict(id=e['id'], action='undo', time=datetime.datetime.now().isoformat(timespec='seconds'))) + '\n')
-    write_manifest(df, path)
+        if not f.exists() or sha256(f) != e['sha256']:
+            raise FileNotFoundError(f"Nothing was undone: can't undo {e['action']} of {e['file']}: {e['to']} is missing or has changed")
+        if (path/e['file']).exists(): raise FileExistsError(f"Nothing was undone: can't undo {e['action']} of {e['file']}: a file is there again")
+    try:
+        for e in never + todo:
+            if e in todo: os.replace(path/e['to'], path/e['file'])
+            b = e.get('before', dict(status=Status.ok, file=e['file'], error=''))
+            df.loc[df.file == (e['to'] if e in todo else e['file']), ['status', 'file', 'error']] = b['status'], b['file'], b['error']
+            _journal_add(path, dict(id=e['id'], action='undo', time=now()))
+    finally: write_manifest(df, path)
     return todo

@@ -6,11 +6,12 @@ Docs: https://duckling-mirror.github.io/duckling-mirror/search.html.md"""
 
 # %% ../nbs/00_search.ipynb #8f8cee48
 from __future__ import annotations
-import time
+import socket, time
 from typing import Callable, NamedTuple
 
 # %% auto #0
-__all__ = ['DEFAULT_TERMS', 'SearchTerm', 'SearchError', 'search_images']
+__all__ = ['DEFAULT_TERMS', 'SearchTerm', 'SearchError', 'NoConnection', 'RateLimited', 'NoResults', 'can_reach', 'search_error',
+           'search_images']
 
 # %% ../nbs/00_search.ipynb #1a4d72a9
 class SearchTerm(NamedTuple):
@@ -30,6 +31,45 @@ DEFAULT_TERMS = [
 class SearchError(Exception):
     "An image search that failed, with a message that says what to do about it"
 
+# %% ../nbs/00_search.ipynb #690ba0da
+class NoConnection(SearchError): "The image search could not be reached: no internet, or no DNS"
+class RateLimited(SearchError): "DuckDuckGo refused to search for this machine for now"
+class NoResults(SearchError): "The image search found nothing for these words"
+
+# %% ../nbs/00_search.ipynb #d74d5130
+def can_reach(
+    host: str = 'duckduckgo.com',  # a host name
+    port: int = 443,  # a TCP port
+    timeout: float = 3.,  # seconds to wait
+) -> bool:
+    "Whether this machine can open a connection to `host`"
+    try: socket.create_connection((host, port), timeout=timeout).close()
+    except OSError: return False
+    return True
+
+# %% ../nbs/00_search.ipynb #7ba9ffed
+def search_error(
+    query: str,  # the search that failed
+    err: Exception,  # what ddgs raised
+    ddgs: Callable,  # the `DDGS` class (to ask a search that always has results)
+    reachable: Callable = can_reach,  # whether duckduckgo.com can be reached: `reachable() -> bool`
+) -> SearchError:
+    "The error that says why the search for `query` failed and what to do: no connection, rate-limited, or no results"
+    own = "or train on your own photos with `--images DIR` (one folder of photos per label)"
+    if not reachable():
+        return NoConnection(f"No internet connection: DuckDuckGo could not be reached to search for {query!r}. "
+                            f"Connect to the internet and run it again, {own}.")
+    msg = str(err).lower()
+    if 'no results' in msg:
+        try: ddgs().images('duck', max_results=1)
+        except Exception: pass
+        else: return NoResults(f"DuckDuckGo found no pictures for {query!r}. Try other words for it.")
+    if 'no results' in msg or any(w in msg for w in ('ratelimit', 'vqd', '403', '429', '202')):
+        return RateLimited(f"DuckDuckGo is limiting this machine's searches (common on shared Colab or Kaggle machines), "
+                           f"so {query!r} could not be searched. Wait a few minutes and run it again, ask for fewer "
+                           f"results, {own}.")
+    return SearchError(f"The image search for {query!r} failed ({err}). Run it again later, {own}.")
+
 # %% ../nbs/00_search.ipynb #1a515716
 def _images_page(ddgs, query: str, page: int, retries: int, pause: float, **kwargs) -> list[dict]:
     "One page of image results, tried `retries` times with a pause that doubles after each failure"
@@ -38,9 +78,7 @@ def _images_page(ddgs, query: str, page: int, retries: int, pause: float, **kwar
         try: return ddgs().images(query, page=page, **kwargs)
         except DDGSException as e: err = e
         if i < retries - 1: time.sleep(pause * 2**i)
-    raise SearchError(f"The image search for {query!r} failed {retries} times ({err}). DuckDuckGo may be limiting this "
-                      "machine's searches (common on shared Colab or Kaggle machines): wait a few minutes and run it again, "
-                      "ask for fewer results, or train on your own photos with `--images DIR`.")
+    raise err
 
 # %% ../nbs/00_search.ipynb #ed5e06b9
 def search_images(
@@ -52,16 +90,18 @@ def search_images(
     pause: float = 2.0,  # seconds before the 2nd try, doubled after each failure
     max_pages: int = 10,  # never ask for more pages than this
     ddgs: Callable | None = None,  # the `DDGS` class, or a fake of it in tests
+    reachable: Callable = can_reach,  # whether duckduckgo.com can be reached, asked when a search fails
     **kwargs,  # passed to `DDGS.images` (`region`, `safesearch`, `size`, `type_image`, ...)
 ) -> list[dict]:
     "Search DuckDuckGo images for `query`, page by page; each result keeps ddgs' keys plus `query` and `license_image`"
     if ddgs is None: from ddgs import DDGS as ddgs
+    from ddgs.exceptions import DDGSException
     res, seen = [], set()
     for page in range(1, max_pages + 1):
         try: got = _images_page(ddgs, query, page, retries if page == 1 else 1, pause, max_results=max_results,
                                 backend=backend, license_image=license_image, **kwargs)
-        except SearchError:
-            if page == 1: raise
+        except DDGSException as e:
+            if page == 1: raise search_error(query, e, ddgs, reachable) from None
             break  # past the last page, ddgs says "No results found."
         new = [r for r in got if r['image'] not in seen]
         seen.update(r['image'] for r in new)

@@ -11,7 +11,7 @@ from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Callable
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, urlparse
 from PIL import Image
 import duckling_mirror
 from .search import SearchTerm
@@ -83,13 +83,22 @@ class FaultyHandler(SimpleHTTPRequestHandler):
 
     def do_GET(self):
         if self.latency: time.sleep(self.latency)
-        path = urlparse(self.path).path
-        if path == '/fault/redirect': return self.send(302, 'text/plain', b'', Location='/goose/goose_003.jpg')
+        u = urlparse(self.path)
+        path, to = u.path, parse_qs(u.query).get('to', ['/goose/goose_003.jpg'])[0]
+        if path == '/fault/redirect': return self.send(302, 'text/plain', b'', Location=to)
         if path == '/fault/slow': time.sleep(5)
+        if path == '/fault/trickle': return self.trickle()
         if path.startswith('/fault/resized/'): return self.send(200, 'image/jpeg', _resized(Path(self.directory)/path[15:]))
         if path not in FAULTS: return super().do_GET()
         status, ctype, body = FAULTS[path]
         self.send(status, ctype, body(self.directory))
+
+    def trickle(self, secs: float = 0.2):
+        "Answer a byte at a time, one every `secs` seconds, for as long as the client listens"
+        try:
+            for b in b'HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\n\r\n' + bytes(10**6):
+                self.wfile.write(bytes([b])); self.wfile.flush(); time.sleep(secs)
+        except OSError: pass
 
     def log_message(self, *args): pass
 
@@ -134,4 +143,4 @@ def sample_dataset(
 ):
     "Build a dataset in `dest` from the sample photos, over HTTP, as `build_dataset` does from a web search"
     from duckling_mirror.download import build_dataset
-    with PhotoServer() as srv: return build_dataset(terms, dest, search=fake_search(srv.url), **kwargs)
+    with PhotoServer() as srv: return build_dataset(terms, dest, search=fake_search(srv.url), allow_private=True, **kwargs)

@@ -6,7 +6,8 @@ Docs: https://duckling-mirror.github.io/duckling-mirror/train.html.md"""
 
 # %% ../nbs/02_train.ipynb #4ef021df
 from __future__ import annotations
-import atexit
+import atexit, tempfile
+from collections import Counter
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Callable
@@ -18,11 +19,11 @@ from fastai.vision.all import (DataBlock, DataLoaders, ImageBlock, CategoryBlock
     resnet34, resnet50, L, CrossEntropyLossFlat, LongTensor, num_distrib)
 from fastai.distributed import DistributedDL, teardown_distrib
 from fastcore.basics import patch
-from .download import read_manifest
+from .download import DatasetError, read_manifest, trainable
 
 # %% auto #0
-__all__ = ['ARCHS', 'LRS', 'dataset_files', 'image_dls', 'efficientnet_lite0', 'get_arch', 'class_weights', 'train',
-           'distributed']
+__all__ = ['ARCHS', 'LRS', 'dataset_files', 'check_trainable', 'image_dls', 'efficientnet_lite0', 'get_arch', 'class_weights',
+           'WeightsUnavailable', 'train', 'distributed']
 
 # %% ../nbs/02_train.ipynb #c74a701a
 def dataset_files(
@@ -31,8 +32,23 @@ def dataset_files(
     "The dataset's pictures: the manifest's `ok` and `relabelled` rows in search order, or every picture if there is no manifest"
     path = Path(path)
     if not (path/'manifest.csv').exists(): return get_image_files(path)
-    df = read_manifest(path)
-    return L(path/f for f in df.file[df.status.isin(['ok', 'relabelled'])])
+    return L(path/f for f in trainable(read_manifest(path)).file)
+
+# %% ../nbs/02_train.ipynb #73abbce2
+def check_trainable(
+    path: Path,  # a dataset folder
+    min_pictures: int = 2,  # pictures each label needs at least
+) -> dict:
+    "The number of pictures of each label, if there are enough to train on; else a `DatasetError` that says what is missing"
+    path = Path(path)
+    if not path.is_dir(): raise DatasetError(f'There is no dataset in {path}: build one first (`build_dataset`, or `--images DIR`).')
+    counts = dict(sorted(Counter(parent_label(f) for f in dataset_files(path)).items()))
+    if not counts: raise DatasetError(f'The dataset in {path} has no pictures to train on.')
+    few = [f'{l} ({n})' for l, n in counts.items() if n < min_pictures]
+    if len(counts) < 2: raise DatasetError(f'The dataset in {path} has pictures of one label only ({", ".join(counts)}): '
+                                         'the mirror needs at least two labels to tell apart.')
+    if few: raise DatasetError(f'Too few pictures to train on for {", ".join(few)}: each label needs at least {min_pictures}.')
+    return counts
 
 # %% ../nbs/02_train.ipynb #3d168771
 def image_dls(
@@ -90,6 +106,9 @@ def class_weights(
     w = (counts.sum() / (len(counts) * counts.clamp(min=1))) ** power
     return w * counts.sum() / (w * counts).sum()
 
+# %% ../nbs/02_train.ipynb #8564c58e
+class WeightsUnavailable(RuntimeError): "ImageNet weights that could not be downloaded"
+
 # %% ../nbs/02_train.ipynb #8b533b6c
 def train(
     path: Path,  # one sub-folder of pictures per label
@@ -97,7 +116,7 @@ def train(
     epochs: int = 3,  # epochs after the first, frozen one
     size: int = 224,  # pictures are cropped to `size` x `size`
     bs: int | None = None,  # batch size; None: see `image_dls`
-    lr: float | None = None,  # base learning rate; None: `LRS` for the arch, else fastai's 2e-3
+    lr: float | str | None = None,  # base learning rate; None: `LRS` for the arch, else fastai's 2e-3; 'find': `lr_find`'s valley
     seed: int = 42,  # same split, same start, same result
     balance: float = 1.,  # weigh classes by `class_weights(power=balance)`; 0: not at all
     label_smoothing: float = 0.,  # share of each target spread over the other labels
@@ -107,14 +126,20 @@ def train(
     **kwargs,  # passed to `image_dls` (`valid_pct`, `splitter`, `num_workers`)
 ) -> Learner:
     "Fine-tune an ImageNet model on the pictures in `path/<label>/`"
+    check_trainable(path)
     set_seed(seed, reproducible=True)
     dls = image_dls(path, size=size, bs=bs, seed=seed, aug=aug, **kwargs)
     loss = CrossEntropyLossFlat(weight=class_weights(dls, balance) if balance else None, label_smoothing=label_smoothing)
     try: learn = vision_learner(dls, get_arch(arch), loss_func=loss, metrics=error_rate)
     except (URLError, OSError) as e:
-        raise RuntimeError(f"The ImageNet weights of {arch!r} could not be downloaded ({e}). Connect to the internet, or "
+        raise WeightsUnavailable(f"The ImageNet weights of {arch!r} could not be downloaded ({e}). Connect to the internet, or "
                            "use arch='efficientnet_lite0', whose weights come with pip.") from e
     lr = lr or LRS.get(getattr(learn.arch, '__name__', arch), 2e-3)
+    if lr == 'find':  # lr_find saves the model to put it back: in a folder of its own, not the dataset's
+        with tempfile.TemporaryDirectory() as d, learn.no_bar(), learn.no_logging():
+            learn.model_dir, model_dir = d, learn.model_dir
+            lr = learn.lr_find(show_plot=False).valley
+        learn.model_dir = model_dir
     with distributed(learn), (learn.no_bar() if quiet else nullcontext()), (learn.no_logging() if quiet else nullcontext()):
         learn.fine_tune(epochs, base_lr=lr, freeze_epochs=freeze_epochs)
     return learn

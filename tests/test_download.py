@@ -11,7 +11,7 @@ def build(dest, results: dict, srv=None, **kwargs):
     if srv is None:
         with PhotoServer() as srv: return build(dest, results, srv, **kwargs)
     search = lambda q, n: [dict(image=srv.url + p, title=p, url=f'{srv.url}/page{p}') for p in results[q]]
-    return build_dataset([SearchTerm(q, q) for q in results], dest, search=search, progress=False, **kwargs)
+    return build_dataset([SearchTerm(q, q) for q in results], dest, search=search, progress=False, allow_private=True, **kwargs)
 
 FAULTS = [  # (path, status, words in the error)
     ('/nothing/here.jpg', 'failed', '404'),
@@ -68,7 +68,7 @@ BUILD = textwrap.dedent('''
     from pathlib import Path
     from duckling_mirror.download import build_dataset
     from duckling_mirror.testing import fake_search, MISSION_TERMS
-    build_dataset(MISSION_TERMS, Path(sys.argv[2]), search=fake_search(sys.argv[1]), n_workers=2, progress=False)
+    build_dataset(MISSION_TERMS, Path(sys.argv[2]), search=fake_search(sys.argv[1]), n_workers=2, progress=False, allow_private=True)
 ''')
 
 def test_sigkill_then_rerun_equals_an_uninterrupted_run(tmp_path):
