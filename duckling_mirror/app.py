@@ -38,6 +38,8 @@ class Mirror:
     def __init__(self, model: torch.nn.Module, cfg: dict):
         self.model, self.cfg, self.labels, self.size = model.eval(), cfg, cfg['labels'], cfg['size']
         self.mean, self.std = (torch.tensor(cfg[k]).view(3, 1, 1) for k in ('mean', 'std'))
+        self.temperature = cfg.get('temperature', 1.)  # see `evaluate.fit_temperature`
+        self.threshold = cfg.get('neither', {}).get('threshold', cfg.get('threshold', 0.))
 
     @classmethod
     def load(cls, path: Path = '.') -> Mirror:
@@ -62,7 +64,7 @@ def to_rgb(
         return bg
     return im.convert('RGB')
 
-# %% ../nbs/05_app.ipynb #ada180b8
+# %% ../nbs/05_app.ipynb #4180fff0
 FORMATS = ('JPEG', 'PNG', 'GIF', 'WEBP', 'BMP', 'TIFF')  # JPEG includes MPO, the JPEG many cameras write
 
 # %% ../nbs/05_app.ipynb #998175b4
@@ -99,24 +101,27 @@ def preprocess(self: Mirror, img: Image.Image) -> torch.Tensor:
 
 # %% ../nbs/05_app.ipynb #94263657
 @patch
-def predict_batch(self: Mirror, imgs: list) -> list[dict]:
-    "The probability of each label for each of `imgs` (paths or PIL images)"
+def predict_batch(self: Mirror,
+                  imgs: list,  # paths or PIL images
+                  calibrated: bool = True,  # temperature-scaled, as the app shows them; False: as `learn.predict` gives them
+                 ) -> list[dict]:
+    "The probability of each label for each of `imgs`"
     x = torch.stack([self.preprocess(open_image(o)) for o in imgs])
-    with torch.inference_mode(): probs = self.model(x).softmax(1)
+    with torch.inference_mode(): probs = (self.model(x) / (self.temperature if calibrated else 1.)).softmax(1)
     return [dict(zip(self.labels, p.tolist())) for p in probs]
 
 # %% ../nbs/05_app.ipynb #dbc952a5
 @patch
-def predict(self: Mirror, img) -> dict:
+def predict(self: Mirror, img, calibrated: bool = True) -> dict:
     "The probability of each label for `img` (a path or a PIL image)"
-    return self.predict_batch([img])[0]
+    return self.predict_batch([img], calibrated)[0]
 
 # %% ../nbs/05_app.ipynb #32e62e79
 @patch
 def decide(self: Mirror, probs: dict) -> tuple[str, float]:
     "The answer for `probs`: the likeliest label and its probability, or 'neither' if it is under the mirror's threshold"
     label, p = max(probs.items(), key=lambda o: o[1])
-    return (label, p) if p >= self.cfg.get('threshold', 0) else ('neither', 1 - p)
+    return (label, p) if p >= self.threshold else ('neither', 1 - p)
 
 # %% ../nbs/05_app.ipynb #04c164ed
 @patch

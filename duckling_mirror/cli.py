@@ -15,15 +15,16 @@ warnings.filterwarnings('ignore', '`torch.jit.script` is deprecated', FutureWarn
 from .search import DEFAULT_TERMS, SearchError, search_images
 from .download import DatasetError, build_dataset, check_label, folder_search, folder_terms
 from .train import WeightsUnavailable, check_trainable, train
+from .evaluate import cross_validate
 from .export import BODIES, export_mirror
 
 # %% auto #0
 __all__ = ['UsageError', 'friendly_errors', 'check_images', 'duckling_mirror']
 
-# %% ../nbs/06_cli.ipynb #3927a85b
+# %% ../nbs/06_cli.ipynb #afdca275
 class UsageError(ValueError): "An argument that cannot work, with what to do instead"
 
-# %% ../nbs/06_cli.ipynb #b911786c
+# %% ../nbs/06_cli.ipynb #601f1577
 @contextmanager
 def friendly_errors(
     cmd: Callable,  # the `call_parse` function running
@@ -36,7 +37,7 @@ def friendly_errors(
         print(f'{prog}: {e}', file=sys.stderr)
         raise SystemExit(2 if isinstance(e, UsageError) else 1)
 
-# %% ../nbs/06_cli.ipynb #3d0b2597
+# %% ../nbs/06_cli.ipynb #874e9178
 def check_images(
     images: Path,  # the `--images` folder
 ) -> list:
@@ -64,6 +65,7 @@ def duckling_mirror(
     epochs: int = 5,  # epochs of fine-tuning after the first, frozen one (5, as in the original)
     n: int = None,  # search results per search term (100); every photo with `--images`
     size: int = 224,  # training picture size
+    cv: int = 0,  # cross-validate with this many folds first (5 is good; costs that many trainings): honest figures, calibration from every picture, and the final model trained on all of them
 ):
     "Search, download, train and export the mirror into `app`"
     with friendly_errors(duckling_mirror):
@@ -71,6 +73,7 @@ def duckling_mirror(
         if epochs < 0: raise UsageError(f'--epochs {epochs}: must be 0 or more')
         if size < 32: raise UsageError(f'--size {size}: must be at least 32 pixels')
         if n is not None and n < 1: raise UsageError(f'--n {n}: must be at least 1')
+        if cv == 1 or cv < 0: raise UsageError(f'--cv {cv}: 0 (no cross-validation) or at least 2 folds')
         if images: terms, search, kw = check_images(images), folder_search(images), dict(schemes=('file',))
         else: terms, search, kw = DEFAULT_TERMS, search_images, {}
         if images and Path(dest).resolve().is_relative_to(Path(images).resolve()):
@@ -78,8 +81,13 @@ def duckling_mirror(
         print(f'Building the dataset in {dest} from ' + (images or f'{len(terms)} image searches'))
         build_dataset(terms, dest, n=n or (10**9 if images else 100), search=search, **kw)
         check_trainable(dest)
-        learn = train(dest, arch=arch, epochs=epochs, size=size)
-        out = export_mirror(learn, app)
-        print(f'Error rate on the {len(learn.dls.valid_ds)} validation pictures: {learn.validate()[1]:.1%}')
+        kw = dict(arch=arch, epochs=epochs, size=size)
+        if cv:
+            print(f'Cross-validating: {cv} trainings, each holding back 1/{cv} of the pictures')
+            res = cross_validate(dest, folds=cv, **kw)
+            print(res)
+        learn = train(dest, valid_pct=0 if cv else 0.2, **kw)
+        out = export_mirror(learn, app, cv=res if cv else None)
+        if not cv: print(f'Error rate on the {len(learn.dls.valid_ds)} validation pictures: {learn.validate()[1]:.1%}')
         print(f'The mirror is in {out}/ (mirror.json, model.safetensors): run `python {Path(out)/"app.py"}` to try it')
         return learn

@@ -11,12 +11,14 @@ import numpy as np
 from collections import Counter
 from pathlib import Path
 import fastai, timm, torch
-from fastai.vision.all import Learner, Normalize, Resize, parent_label
+from fastai.vision.all import Learner, Normalize, Resize, noop, parent_label
 from safetensors.torch import save_file
 import duckling_mirror
+from .download import write_atomic
+from .evaluate import CrossValidation, fit_temperature
 
 # %% auto #0
-__all__ = ['BODIES', 'DEFAULT_THRESHOLD', 'mirror_config', 'calibrate_threshold', 'answers', 'calibrate_neither', 'export_mirror']
+__all__ = ['BODIES', 'DEFAULT_THRESHOLD', 'mirror_config', 'answers', 'calibrate_neither', 'calibrate', 'export_mirror']
 
 # %% ../nbs/04_export.ipynb #51759f95
 BODIES = dict(efficientnet_lite0='timm:tf_efficientnet_lite0', resnet18='torchvision:resnet18',
@@ -31,33 +33,15 @@ def mirror_config(
     if name not in BODIES: raise ValueError(f"Can't export arch {name!r} for the app yet; use one of {', '.join(BODIES)}")
     resize = next(t for t in learn.dls.after_item.fs if isinstance(t, Resize))
     norm = next((t for t in learn.dls.after_batch.fs if isinstance(t, Normalize)), None)  # none without pretrained weights
-    counts = lambda dl: dict(Counter(parent_label(o) for o in dl.items))
-    with learn.no_bar(): probs, targs = learn.get_preds(dl=learn.dls.valid)
+    counts = lambda dl: dict(sorted(Counter(parent_label(o) for o in dl.items).items()))
     return dict(arch=name, body=BODIES[name], cut=-2, labels=list(learn.dls.vocab), size=resize.size[0],
                 mean=norm.mean.flatten().tolist() if norm else [0.] * 3, std=norm.std.flatten().tolist() if norm else [1.] * 3,
-                threshold=0.0,
                 trained_on=dict(train=counts(learn.dls.train), valid=counts(learn.dls.valid)),
-                error_rate=float((probs.argmax(1) != targs).float().mean()), created=datetime.date.today().isoformat(),
+                created=datetime.date.today().isoformat(),
                 versions=dict(duckling_mirror=duckling_mirror.__version__, fastai=fastai.__version__,
                               torch=torch.__version__, timm=timm.__version__))
 
-# %% ../nbs/04_export.ipynb #e6a60f18
-def calibrate_threshold(
-    learn: Learner,  # a trained learner
-    max_false_neither: float = 0.05,  # share of validation pictures of real labels that may be answered 'neither'
-    neither: str = 'neither',  # the label for everything else, if the data has one
-) -> float:
-    "The highest confidence threshold that answers `neither` for at most `max_false_neither` of the real labels' validation pictures"
-    with learn.no_bar(): probs, targs = learn.get_preds(dl=learn.dls.valid)
-    vocab = list(learn.dls.vocab)
-    real = torch.tensor([vocab[t] != neither for t in targs])
-    top, pred = probs[real].max(1)
-    already = torch.tensor([vocab[i] == neither for i in pred], dtype=torch.bool)  # answered 'neither' by the label itself
-    budget = int(max_false_neither * len(top)) - int(already.sum())
-    rest = top[~already].sort().values
-    return float(rest[budget]) if 0 < budget < len(rest) else 0.0
-
-# %% ../nbs/04_export.ipynb #2b50023f
+# %% ../nbs/04_export.ipynb #cd105df0
 def answers(
     probs: np.ndarray,  # (pictures, labels): calibrated probabilities
     vocab: list,  # the labels
@@ -68,10 +52,10 @@ def answers(
     best = probs.argmax(-1)
     return np.where(probs.max(-1) >= threshold, np.array(vocab, dtype=object)[best], neither)
 
-# %% ../nbs/04_export.ipynb #b873afd3
+# %% ../nbs/04_export.ipynb #2a336248
 DEFAULT_THRESHOLD = 0.5
 
-# %% ../nbs/04_export.ipynb #8b745591
+# %% ../nbs/04_export.ipynb #665b5601
 def calibrate_neither(
     probs: np.ndarray,  # (pictures, labels) or (repeats, pictures, labels): out-of-fold, calibrated probabilities
     targets: np.ndarray,  # the index in `vocab` of each picture's label
@@ -96,16 +80,45 @@ def calibrate_neither(
                 why=f'{len(p)} out-of-fold answers for {n} pictures of real labels, {int(already.sum())} of them '
                     f'already "{neither}"' + ('' if budget > 0 else ': no room left for a threshold'))
 
+# %% ../nbs/04_export.ipynb #2585d63f
+def calibrate(
+    logits: np.ndarray,  # out-of-fold (or validation) logits: (pictures, labels) or (repeats, pictures, labels)
+    targets: np.ndarray,  # the index of each picture's label
+    vocab: list,  # the labels
+    max_false_neither: float = 0.03,  # target share of real pictures answered 'neither'
+    min_pictures: int = 20,  # fewer pictures than this: no temperature is fitted (1)
+) -> dict:
+    "The temperature and the 'neither' threshold that `logits` support"
+    T = fit_temperature(logits, targets) if len(targets) >= min_pictures else 1.
+    probs = torch.tensor(np.asarray(logits) / T).softmax(-1).numpy()
+    return dict(temperature=round(T, 4), neither=dict(
+        method="the likeliest label, or 'neither' when its temperature-scaled probability is under `threshold`",
+        **calibrate_neither(probs, np.asarray(targets), vocab, max_false_neither)))
+
 # %% ../nbs/04_export.ipynb #dcf6fe0a
 def export_mirror(
     learn: Learner,  # a learner made by `train`
     dest: Path = 'app',  # the app's folder
-    threshold: float | None = None,  # below this confidence the mirror answers 'neither'; None: `calibrate_threshold`
+    cv: CrossValidation | None = None,  # a cross-validation of the same recipe: calibrate on its out-of-fold predictions
+    threshold: float | None = None,  # below this confidence the mirror answers 'neither'; None: calibrated
+    max_false_neither: float = 0.03,  # the calibration's target share of real pictures answered 'neither'
 ) -> Path:
-    "Save `learn`'s weights to `dest/model.safetensors` and how to use them to `dest/mirror.json`"
-    dest = Path(dest)
+    "Save `learn`'s weights to `dest/model.safetensors`, and to `dest/mirror.json` how to use them and how good they are"
+    dest, vocab = Path(dest), list(learn.dls.vocab)
     dest.mkdir(parents=True, exist_ok=True)
-    cfg = {**mirror_config(learn), 'threshold': calibrate_threshold(learn) if threshold is None else threshold}
+    if cv is not None:
+        if cv.vocab != vocab: raise ValueError(f'The cross-validation has labels {cv.vocab}, the model {vocab}')
+        cal = calibrate(cv.logits, cv.targets, vocab, max_false_neither)
+        source = f'out-of-fold predictions of a {cv.logits.shape[0]} x {len(cv.secs) // cv.logits.shape[0]}-fold cross-validation over {len(cv.files)} pictures'
+    else:
+        with learn.no_bar(), learn.no_logging(): logits, targets = learn.get_preds(dl=learn.dls.valid, act=noop) if len(learn.dls.valid_ds) else (torch.zeros(0, len(vocab)), torch.zeros(0))
+        cal = calibrate(logits.numpy(), targets.numpy().astype(int), vocab, max_false_neither)
+        source = f'the {len(targets)} validation pictures'
+        error = float((logits.argmax(1) != targets).float().mean()) if len(targets) else None
+    if threshold is not None: cal['neither'].update(threshold=threshold, calibrated=False, why='set by hand')
+    cal['neither']['calibrated_on'] = source
+    ev = cv.summary(cal['temperature'], cal['neither']['threshold']) if cv is not None else dict(validation_error=error)
+    cfg = {**mirror_config(learn), **cal, ('cross_validated' if cv is not None else 'validated'): ev}
     save_file({k: v.detach().cpu().contiguous() for k, v in learn.model.state_dict().items()}, dest/'model.safetensors')
-    (dest/'mirror.json').write_text(json.dumps(cfg, indent=2) + '\n')
+    write_atomic(dest/'mirror.json', json.dumps(cfg, indent=2) + '\n')
     return dest
