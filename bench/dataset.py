@@ -3,9 +3,10 @@
 unlink) against `build_dataset`, from the same URLs on a local server that adds latency to every answer, then a
 re-run of `build_dataset` (resume). Prints one table with both wall times and their ratio.
 Usage: python bench/dataset.py [--photos ../shared/photos] [--latency 0.1] [--workers 16]"""
-import argparse, shutil, tempfile, time
+import shutil, tempfile, time
 from pathlib import Path
 from fastai.vision.all import download_images, verify_images, get_image_files, L
+from fastcore.script import call_parse
 from duckling_mirror.download import build_dataset
 from duckling_mirror.search import SearchTerm
 from duckling_mirror.testing import PhotoServer
@@ -30,12 +31,19 @@ def seed_way(urls: dict, dest: Path, workers: int) -> dict:
 def our_way(urls: dict, dest: Path, workers: int) -> dict:
     t = time.perf_counter()
     search = lambda q, n: [dict(image=u, title='', url='') for u in urls[q]]
-    df = build_dataset([SearchTerm(q, q) for q in urls], dest, n=10**6, search=search, n_workers=workers, progress=False)
+    df = build_dataset([SearchTerm(q, q) for q in urls], dest, n=10**6, search=search, n_workers=workers, progress=False,
+                       allow_private=True)  # the local server
     return dict(secs=time.perf_counter() - t, kept=int((df.status == 'ok').sum()), bad=int(df.status.isin(['failed', 'broken']).sum()),
                 dups=int(df.status.isin(['duplicate', 'conflict']).sum()))
 
-def main(photos: Path, latency: float, workers: int):
-    tmp = Path(tempfile.mkdtemp())
+@call_parse
+def main(
+    photos: Path = Path(__file__).resolve().parent.parent.parent/'shared'/'photos',  # one folder of photos per category
+    latency: float = 0.1,  # seconds the local server waits before each answer
+    workers: int = 16,  # parallel downloads, both ways
+):
+    "Build the same dataset both ways, then resume it; print the table"
+    photos, tmp = Path(photos), Path(tempfile.mkdtemp())
     try:
         with PhotoServer(photos, latency=latency) as srv:
             urls = urls_by_label(srv.url, photos)
@@ -50,11 +58,3 @@ def main(photos: Path, latency: float, workers: int):
     print(f'{"build_dataset":34}{ours["secs"]:9.2f}{ours["kept"]:7d}{ours["bad"]:13d}{ours["dups"]:12d}')
     print(f'{"build_dataset again (resume)":34}{again["secs"]:9.2f}{again["kept"]:7d}{"":>13}{"":>12}')
     print(f'ratio build_dataset / seed: {ours["secs"] / seed["secs"]:.2f}   resume / first run: {again["secs"] / ours["secs"]:.1%}')
-
-if __name__ == '__main__':
-    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--photos', type=Path, default=Path(__file__).resolve().parent.parent.parent/'shared'/'photos')
-    p.add_argument('--latency', type=float, default=0.1)
-    p.add_argument('--workers', type=int, default=16)
-    a = p.parse_args()
-    main(a.photos, a.latency, a.workers)

@@ -1,18 +1,37 @@
 #!/usr/bin/env python3
-"""Benchmark: one picture through fastai's `learn.predict` (a DataLoader per call), through `Mirror.predict` (PIL and
-torch only), and through the bare model (a tensor already prepared); a batch of 32 through each; and the app's answer
-through `gradio_client`. Same model, same photos, one run. Prints a table and the ratios.
-Usage: python bench/predict.py [--photos ../shared/photos] [--runs 30]"""
-import argparse, contextlib, io, os, statistics, subprocess, sys, tempfile, time, shutil
+"""How fast does the mirror answer? One model (EfficientNet-Lite0, one epoch on the waterfowl photos), in one run:
+fastai's `learn.predict` (a DataLoader per call), the bare PyTorch forward (a tensor already prepared), `Mirror.predict`
+(ONNX Runtime, from the file), ONNX Runtime's bare forward, the same for a batch of 32, a 108 MP phone JPEG, the app's
+answer through `gradio_client` and Gradio's own floor (an app with the same input that answers a constant), the app's
+start-up time, and the size on disk of the Space's environment against the one the app needed before (fastai, torch,
+timm). Prints a table and the ratios the goals are about.
+Usage: python bench/predict.py [--photos ../shared/photos] [--runs 30] [--no-envs]"""
+from __future__ import annotations
+import io, json, os, resource, shutil, statistics, subprocess, sys, tempfile, time, warnings
 from pathlib import Path
+import numpy as np
 import torch
+from PIL import Image
+from fastcore.script import call_parse
 from gradio_client import Client, handle_file
 from duckling_mirror.download import build_dataset, folder_search, folder_terms
 from duckling_mirror.train import train
 from duckling_mirror.export import export_mirror
-from duckling_mirror.app import Mirror, open_image
+from duckling_mirror.mirror import Mirror, open_image
+from duckling_mirror.testing import sample_photos
 
+warnings.filterwarnings('ignore')
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT/'tests'))
+from conftest import free_port
+
+FLOOR_APP = '''
+import gradio as gr
+from mirror import MAX_FILE_SIZE, picture_input
+gr.Interface(lambda img: ({'duck': 1.0}, 'A constant.'), picture_input(label='Your picture'),
+             [gr.Label(num_top_classes=3, label='The mirror sees'), gr.Textbox(label='The mirror says')],
+             flagging_mode='never', api_name='predict').launch(max_file_size=MAX_FILE_SIZE)
+'''
 
 def p50(f, runs: int) -> float:
     "Median seconds of `f()` over `runs` calls, after one warm-up call"
@@ -22,49 +41,108 @@ def p50(f, runs: int) -> float:
         t = time.perf_counter(); f(); ts.append(time.perf_counter() - t)
     return statistics.median(ts)
 
-def start_app(app_dir: Path):
-    sys.path.insert(0, str(ROOT/'tests'))
-    from test_e2e import start_app as start
-    return start(app_dir)
+def serve(app_dir: Path, script: str = 'app.py', python: str = sys.executable):
+    "Start `script` in `app_dir` as a Space does; the process, a client, and the seconds until it answered"
+    port, t = free_port(), time.perf_counter()
+    env = {**os.environ, 'GRADIO_SERVER_PORT': str(port), 'GRADIO_SERVER_NAME': '127.0.0.1', 'GRADIO_ANALYTICS_ENABLED': 'False'}
+    proc = subprocess.Popen([python, script], cwd=app_dir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    while True:
+        try: return proc, Client(f'http://127.0.0.1:{port}/', verbose=False), time.perf_counter() - t
+        except Exception:
+            if proc.poll() is not None or time.perf_counter() - t > 180: raise RuntimeError(f'{script} did not start')
+            time.sleep(0.05)
 
-def main(photos: Path, runs: int):
+def phone_photo(src: Path, dest: Path, size=(12000, 9000)) -> Path:
+    "A 108 MP JPEG, as a phone takes them (a photo scaled up)"
+    Image.open(src).convert('RGB').resize(size).save(dest, 'JPEG', quality=85)
+    return dest
+
+def big_photo_cost(app: Path, f: Path, how: str) -> tuple:
+    "Seconds and extra memory (MB) to answer the picture `f` in a fresh process: `how` is 'mirror' or 'pil' (decode all of it)"
+    code = f'''
+import resource, time, warnings; warnings.filterwarnings('ignore')
+from PIL import Image
+from duckling_mirror.mirror import Mirror
+m = Mirror.load({str(app)!r}); m.answer({str(sample_photos()/'duck'/'duck_001.jpg')!r})
+r0, t = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, time.perf_counter()
+if {how!r} == 'mirror': m.answer({str(f)!r})
+else: Image.MAX_IMAGE_PIXELS = None; Image.open({str(f)!r}).convert('RGB')
+print(time.perf_counter() - t, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - r0) / 1024)
+'''
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True).stdout.split()
+    return float(out[-2]), float(out[-1])
+
+def env_size(d: Path, *reqs) -> float:
+    "GB on disk of a fresh virtual environment in `d` with `reqs` installed"
+    subprocess.run([sys.executable, '-m', 'venv', d], check=True)
+    subprocess.run([d/'bin'/'python', '-m', 'pip', 'install', '-q', '--disable-pip-version-check', *map(str, reqs)], check=True,
+                   capture_output=True)
+    return sum(f.stat().st_size for f in d.rglob('*') if f.is_file() and not f.is_symlink()) / 1e9
+
+def waterfowl(photos: Path, dest: Path) -> Path:
+    "The adult ducks and swans of `photos` (or of the sample photos, without `make_view`) as one folder per label"
+    if (photos/'make_view').exists(): subprocess.run([sys.executable, photos/'make_view', 'waterfowl', dest], check=True, capture_output=True)
+    else:
+        for c in ('duck', 'swan'): shutil.copytree(sample_photos()/c, dest/c)
+    return dest
+
+@call_parse
+def main(
+    photos: Path = ROOT.parent/'shared'/'photos',  # folders of real photos, with `make_view` (else the sample photos)
+    runs: int = 30,  # calls per single-picture figure (the median is shown)
+    envs: bool = True,  # also build both environments and measure them on disk (a few minutes)
+):
+    "Time the mirror's answers, the app's and Gradio's floor, and size the Space's environment"
     tmp = Path(tempfile.mkdtemp())
     try:
-        subprocess.run([sys.executable, photos/'make_view', 'waterfowl', tmp/'view'], check=True, capture_output=True)
-        build_dataset(folder_terms(tmp/'view'), tmp/'data', n=10**6, search=folder_search(tmp/'view'), schemes=('file',), progress=False)
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            learn = train(tmp/'data', epochs=1)
+        view = waterfowl(Path(photos), tmp/'view')
+        build_dataset(folder_terms(view), tmp/'data', n=10**6, search=folder_search(view), schemes=('file',), progress=False)
+        learn = train(tmp/'data', epochs=1, quiet=True)
         app = export_mirror(learn, tmp/'app')
-        shutil.copy(ROOT/'app'/'app.py', app/'app.py')
         mirror, files = Mirror.load(app), [Path(o) for o in learn.dls.valid_ds.items][:32]
-        f, model = files[0], mirror.model
-        x1, x32 = mirror.preprocess(open_image(f))[None], torch.stack([mirror.preprocess(open_image(o)) for o in files])
-        learn.model.eval()
-        def bare(x):
-            with torch.inference_mode(): return model(x).softmax(1)
+        files = (files * 32)[:32]
+        f, model = files[0], learn.model.eval()
+        x1 = np.stack([mirror.preprocess(open_image(f))])
+        x32 = np.stack([mirror.preprocess(open_image(o)) for o in files])
+        def torch_forward(x):
+            with torch.inference_mode(): return model(torch.from_numpy(x)).softmax(1)
+        run = lambda x: mirror.session.run(None, {'x': x})
         with learn.no_bar():
-            single = dict(learn_predict=p50(lambda: learn.predict(f), runs), mirror_path=p50(lambda: mirror.predict(f), runs),
-                          mirror_pil=p50(lambda: mirror.predict(open_image(f)), runs), bare=p50(lambda: bare(x1), runs))
-            batch = dict(learn_predict=p50(lambda: learn.get_preds(dl=learn.dls.test_dl(files)), 5),
-                         mirror_path=p50(lambda: mirror.predict_batch(files), 5), bare=p50(lambda: bare(x32), 5))
-        proc, client = start_app(app)
-        try: single['app'] = p50(lambda: client.predict(handle_file(str(f)), api_name='/predict'), runs)
-        finally: proc.terminate(); proc.wait(10)
+            one = dict(learn=p50(lambda: learn.predict(f), runs), torch=p50(lambda: torch_forward(x1), runs),
+                       mirror=p50(lambda: mirror.predict(f), runs), ort=p50(lambda: run(x1), runs))
+            many = dict(learn=p50(lambda: learn.get_preds(dl=learn.dls.test_dl(files)), 5), torch=p50(lambda: torch_forward(x32), 5),
+                        mirror=p50(lambda: mirror.predict_batch(files), 5), ort=p50(lambda: run(x32), 5))
+        big = phone_photo(sample_photos()/'duck'/'duck_001.jpg', tmp/'phone.jpg')
+        big_mirror, big_pil = big_photo_cost(app, big, 'mirror'), big_photo_cost(app, big, 'pil')
+        (app/'floor.py').write_text(FLOOR_APP)
+        apps = {}
+        for name, script in (('app', 'app.py'), ('floor', 'floor.py')):
+            proc, client, started = serve(app, script)
+            try: apps[name] = (p50(lambda: client.predict(handle_file(str(f)), api_name='/predict'), runs), started)
+            finally: proc.terminate(); proc.wait(10)
+        sizes = {}
+        if envs:
+            import gradio; gr = f'gradio=={gradio.__version__}'
+            sizes['space'] = env_size(tmp/'env_space', '-r', app/'requirements.txt', gr)
+            sizes['before'] = env_size(tmp/'env_before', 'fastai==2.8.12', 'timm==1.0.31', 'safetensors==0.8.0',
+                                       'torch==2.14.1', 'torchvision==0.29.1', gr)
     finally: shutil.rmtree(tmp)
-    print(f'\nEfficientNet-Lite0 at {mirror.size} px, torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs; '
-          f'p50 of {runs} runs (batch: of 5)')
-    print(f'{"":36}{"1 picture ms":>14}{"32 pictures/s":>15}')
-    names = dict(learn_predict='learn.predict / get_preds (fastai)', mirror_path='Mirror.predict(path)',
-                 mirror_pil='Mirror.predict(PIL image)', bare='bare model forward (tensor ready)', app='app through gradio_client')
-    for k, n in names.items():
-        b = f'{32 / batch[k]:15.0f}' if k in batch else f'{"":>15}'
-        print(f'{n:36}{single[k] * 1000:14.1f}{b}')
-    print(f'learn.predict / Mirror.predict: {single["learn_predict"] / single["mirror_path"]:.1f}x (goal >= 3x)   '
-          f'Mirror.predict / bare forward: {single["mirror_path"] / single["bare"]:.2f}x (goal <= 1.3x)')
-
-if __name__ == '__main__':
-    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--photos', type=Path, default=ROOT.parent/'shared'/'photos')
-    p.add_argument('--runs', type=int, default=30)
-    a = p.parse_args()
-    main(a.photos, a.runs)
+    import onnxruntime
+    print(f'\n# bench/predict.py: EfficientNet-Lite0 at {mirror.size} px; torch {torch.__version__} ({torch.get_num_threads()} threads), '
+          f'onnxruntime {onnxruntime.__version__} ({mirror.session.get_session_options().intra_op_num_threads} threads), '
+          f'{os.cpu_count()} CPUs; median of {runs} calls (batches: of 5)\n')
+    print('| | 1 picture, ms | 32 pictures/s |\n|---|---:|---:|')
+    names = dict(learn='`learn.predict` / `get_preds` (fastai)', torch='PyTorch forward (tensor ready)',
+                 mirror='`Mirror.predict(path)` (ONNX Runtime)', ort='ONNX Runtime forward (array ready)')
+    for k, n in names.items(): print(f'| {n} | {one[k] * 1000:.1f} | {32 / many[k]:.0f} |')
+    print(f'| the app, through `gradio_client` | {apps["app"][0] * 1000:.1f} | |')
+    print(f'| Gradio\'s floor: same input, constant answer | {apps["floor"][0] * 1000:.1f} | |')
+    print(f'\n108 MP phone JPEG (12000x9000): `Mirror.answer` {big_mirror[0]:.2f} s, +{big_mirror[1]:.0f} MB; '
+          f'decoded whole by PIL (as `learn.predict` does) {big_pil[0]:.2f} s, +{big_pil[1]:.0f} MB')
+    print(f'App start-up to first answer possible: {apps["app"][1]:.1f} s (Gradio floor app: {apps["floor"][1]:.1f} s)')
+    if sizes: print(f'Space environment on disk: {sizes["space"]:.2f} GB (onnxruntime, numpy, pillow, gradio); before: '
+                    f'{sizes["before"]:.2f} GB (fastai, torch, timm, safetensors, gradio): {sizes["before"] / sizes["space"]:.1f}x smaller (goal >= 5x)')
+    print(f'\nlearn.predict / Mirror.predict: {one["learn"] / one["mirror"]:.1f}x (goal >= 3x); '
+          f'Mirror.predict / PyTorch forward: {one["mirror"] / one["torch"]:.2f}x (goal < 1); '
+          f'app / Gradio floor: {apps["app"][0] / apps["floor"][0]:.2f}x (goal <= 1.2x); '
+          f'108 MP JPEG: {big_mirror[0]:.2f} s (goal < 1 s)')

@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """Benchmark: the original tutorial's training pipeline against ours, same arch, same validation photos, same epochs.
 The seed: full-size downloads, `RandomResizedCrop(256, min_scale=0.8)` every epoch, `aug_transforms()`, bs 64,
-`fine_tune(5)`. Ours: `build_dataset` (each photo shrunk once to 400 px at ingest) then `train` (Resize 224, batch size
-from the data, class weights, learning rate for the arch). Prints seconds per epoch, their ratio, and both error rates.
+`fine_tune(5)`. Ours: `build_dataset` (each photo shrunk once to 400 px at ingest) then `train` with its defaults
+(Resize 224, bs 16, half class weights, the arch's learning rate). Prints seconds per epoch, their ratio, and both
+error rates.
 Usage: python bench/train.py [--photos ../shared/photos] [--view waterfowl] [--arch efficientnet_lite0] [--epochs 5]"""
-import argparse, contextlib, io, os, subprocess, sys, tempfile, time, shutil
+import contextlib, io, os, subprocess, sys, tempfile, time, shutil
 from pathlib import Path
 import torch
 from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, get_image_files, parent_label, FuncSplitter,
     RandomResizedCrop, aug_transforms, vision_learner, error_rate, set_seed)
+from fastcore.script import call_parse
 from duckling_mirror.download import build_dataset, folder_search, folder_terms, read_manifest
 from duckling_mirror.train import train, get_arch
 
@@ -23,8 +25,15 @@ def timed_fine_tune(learn, epochs: int, **kw) -> float:
     with quiet(): learn.fine_tune(epochs, **kw)
     return (time.perf_counter() - t) / (epochs + 1)
 
-def main(photos: Path, view: str, arch: str, epochs: int):
-    tmp = Path(tempfile.mkdtemp())
+@call_parse
+def main(
+    photos: Path = Path(__file__).resolve().parent.parent.parent/'shared'/'photos',  # folders of real photos, with `make_view`
+    view: str = 'waterfowl',  # which view of them (see `make_view`)
+    arch: str = 'efficientnet_lite0',  # the same arch for both
+    epochs: int = 5,  # `fine_tune(epochs)` for both
+):
+    "Train the seed's way and ours on the same photos and validation split; print seconds per epoch and error"
+    photos, tmp = Path(photos), Path(tempfile.mkdtemp())
     try:
         subprocess.run([sys.executable, photos/'make_view', view, tmp/'full', '--copy'], check=True, capture_output=True)
         files = sorted(get_image_files(tmp/'full'))
@@ -53,12 +62,3 @@ def main(photos: Path, view: str, arch: str, epochs: int):
     print(f'{"seed: full size, RandomResizedCrop(256), bs 64":48}{seed_secs:9.1f}{seed_err:8.1%}')
     print(f'{"ours: 400 px at ingest, Resize(224), train()":48}{ours_secs:9.1f}{ours_err:8.1%}')
     print(f'per epoch, seed / ours: {seed_secs / ours_secs:.1f}x (goal >= 3x); ingest, once: {ingest:.1f} s')
-
-if __name__ == '__main__':
-    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--photos', type=Path, default=Path(__file__).resolve().parent.parent.parent/'shared'/'photos')
-    p.add_argument('--view', default='waterfowl')
-    p.add_argument('--arch', default='efficientnet_lite0')
-    p.add_argument('--epochs', type=int, default=5)
-    a = p.parse_args()
-    main(a.photos, a.view, a.arch, a.epochs)

@@ -14,17 +14,17 @@ from fastcore.script import call_parse, is_cli
 warnings.filterwarnings('ignore', '`torch.jit.script` is deprecated', FutureWarning)  # fastai 2.8 under torch 2.14: not the user's to fix
 from .search import DEFAULT_TERMS, SearchError, search_images
 from .download import DatasetError, build_dataset, check_label, folder_search, folder_terms
-from .train import WeightsUnavailable, check_trainable, train
+from .train import ARCHS, WeightsUnavailable, check_trainable, train
 from .evaluate import cross_validate
-from .export import BODIES, export_mirror
+from .export import export_mirror
 
 # %% auto #0
 __all__ = ['UsageError', 'friendly_errors', 'check_images', 'duckling_mirror']
 
-# %% ../nbs/06_cli.ipynb #afdca275
+# %% ../nbs/06_cli.ipynb #b036469b
 class UsageError(ValueError): "An argument that cannot work, with what to do instead"
 
-# %% ../nbs/06_cli.ipynb #601f1577
+# %% ../nbs/06_cli.ipynb #f42022eb
 @contextmanager
 def friendly_errors(
     cmd: Callable,  # the `call_parse` function running
@@ -37,7 +37,7 @@ def friendly_errors(
         print(f'{prog}: {e}', file=sys.stderr)
         raise SystemExit(2 if isinstance(e, UsageError) else 1)
 
-# %% ../nbs/06_cli.ipynb #874e9178
+# %% ../nbs/06_cli.ipynb #a300036e
 def check_images(
     images: Path,  # the `--images` folder
 ) -> list:
@@ -69,7 +69,7 @@ def duckling_mirror(
 ):
     "Search, download, train and export the mirror into `app`"
     with friendly_errors(duckling_mirror):
-        if arch not in BODIES: raise UsageError(f'--arch {arch}: unknown; choose one of {", ".join(BODIES)}')
+        if arch not in ARCHS: raise UsageError(f'--arch {arch}: unknown; choose one of {", ".join(ARCHS)}')
         if epochs < 0: raise UsageError(f'--epochs {epochs}: must be 0 or more')
         if size < 32: raise UsageError(f'--size {size}: must be at least 32 pixels')
         if n is not None and n < 1: raise UsageError(f'--n {n}: must be at least 1')
@@ -89,5 +89,5 @@ def duckling_mirror(
         learn = train(dest, valid_pct=0 if cv else 0.2, **kw)
         out = export_mirror(learn, app, cv=res if cv else None)
         if not cv: print(f'Error rate on the {len(learn.dls.valid_ds)} validation pictures: {learn.validate()[1]:.1%}')
-        print(f'The mirror is in {out}/ (mirror.json, model.safetensors): run `python {Path(out)/"app.py"}` to try it')
+        print(f'The mirror is in {out}/, ready for a Space: try it with `python {Path(out)/"app.py"}`')
         return learn

@@ -18,7 +18,7 @@ from fastcore.parallel import parallel
 from fastcore.xtras import atomic_save
 from PIL import Image
 from .search import SearchTerm, search_images
-from .app import FORMATS, open_image
+from .mirror import FORMATS, open_image
 
 # %% auto #0
 __all__ = ['STATUSES', 'RESERVED', 'MANIFEST_COLS', 'Status', 'trainable', 'DatasetError', 'check_label', 'sha256', 'now',
@@ -27,7 +27,7 @@ __all__ = ['STATUSES', 'RESERVED', 'MANIFEST_COLS', 'Status', 'trainable', 'Data
            'summarize', 'write_card', 'search_results', 'plan_downloads', 'download_all', 'finish_dataset',
            'build_dataset', 'folder_search', 'folder_terms']
 
-# %% ../nbs/01_download.ipynb #3ad80ac8
+# %% ../nbs/01_download.ipynb #cdb37da9
 class Status:
     "What became of a search result: the `status` column of the manifest"
     ok, failed, broken, duplicate, conflict = 'ok', 'failed', 'broken', 'duplicate', 'conflict'  # set by downloading
@@ -35,20 +35,20 @@ class Status:
 
 STATUSES = [Status.ok, Status.failed, Status.broken, Status.duplicate, Status.conflict, Status.removed, Status.relabelled]
 
-# %% ../nbs/01_download.ipynb #215e7e91
+# %% ../nbs/01_download.ipynb #eafe864b
 def trainable(
     df: pd.DataFrame,  # a manifest
 ) -> pd.DataFrame:
     "The rows of the pictures that are trained on: `ok`, and `relabelled` by cleaning"
     return df[df.status.isin([Status.ok, Status.relabelled])]
 
-# %% ../nbs/01_download.ipynb #ea67c5ab
+# %% ../nbs/01_download.ipynb #305a3511
 class DatasetError(ValueError): "A dataset, or a request about one, that cannot work, with what to do instead"
 
-# %% ../nbs/01_download.ipynb #010e2fa3
+# %% ../nbs/01_download.ipynb #0c31b831
 RESERVED = ('searches', 'manifest.csv', 'README.md', 'cleaning.jsonl')
 
-# %% ../nbs/01_download.ipynb #d5393536
+# %% ../nbs/01_download.ipynb #d04311d6
 def check_label(
     label: str,  # a label, which names a folder of the dataset
 ) -> str:
@@ -59,19 +59,19 @@ def check_label(
                          f"(not empty, no '/' or '\\', not starting with '.', and none of {', '.join(RESERVED)})")
     return label
 
-# %% ../nbs/01_download.ipynb #b682f2cd
+# %% ../nbs/01_download.ipynb #1f6e67fb
 def sha256(
     f: Path,  # a file
 ) -> str:
     "The sha256 of the bytes in `f`, in hex"
     return hashlib.sha256(Path(f).read_bytes()).hexdigest()
 
-# %% ../nbs/01_download.ipynb #2214518c
+# %% ../nbs/01_download.ipynb #1140af67
 def now() -> str:
     "The local time, to the second, as ISO 8601"
     return datetime.datetime.now().isoformat(timespec='seconds')
 
-# %% ../nbs/01_download.ipynb #b463e8f4
+# %% ../nbs/01_download.ipynb #dda22385
 def write_atomic(
     f: Path,  # where the file goes
     data: str | bytes,  # its contents
@@ -87,7 +87,7 @@ def image_name(url: str) -> str:
     "A stable file name for the picture at `url`: a hash, so nothing of the URL becomes a path"
     return hashlib.sha1(url.encode('utf-8', 'surrogateescape')).hexdigest()[:16] + '.jpg'
 
-# %% ../nbs/01_download.ipynb #242c152e
+# %% ../nbs/01_download.ipynb #afac3052
 def check_host(
     host: str,  # a host name or address
     port: int,  # the port to connect to
@@ -103,7 +103,7 @@ def check_host(
             raise PermissionError(f'{host} is a local or private address ({ip}): not downloaded (allow_private=True allows it)')
     return addrs[0]
 
-# %% ../nbs/01_download.ipynb #7be6f2d3
+# %% ../nbs/01_download.ipynb #e52f431a
 class _Pinned(http.client.HTTPSConnection):
     "An HTTP(S) connection to the address `ip`, checked beforehand, rather than to whatever `host` resolves to now"
     def __init__(self, host, ip, tls, **kwargs):
@@ -113,7 +113,7 @@ class _Pinned(http.client.HTTPSConnection):
         self.sock = socket.create_connection((self.ip, self.port), self.timeout)
         if self.tls: self.sock = ssl.create_default_context().wrap_socket(self.sock, server_hostname=self.host)
 
-# %% ../nbs/01_download.ipynb #ccc130c0
+# %% ../nbs/01_download.ipynb #cc88eea3
 def _get(url: str, timeout: float, allow_private: bool, deadline: float) -> http.client.HTTPResponse:
     "The response to a GET of `url` (an http or https URL), from a connection closed if it outlives `deadline` (a monotonic time)"
     u = urlparse(url)
@@ -328,7 +328,7 @@ def write_card(
              'Every picture\'s source is in `manifest.csv`. Web pictures belong to their owners.']
     return write_atomic(Path(dest)/'README.md', '\n'.join(lines) + '\n')
 
-# %% ../nbs/01_download.ipynb #868d4c52
+# %% ../nbs/01_download.ipynb #2efc679c
 def search_results(
     terms: Iterable[SearchTerm],  # what to search for, and the label of each search
     dest: Path,  # the dataset folder
@@ -339,7 +339,7 @@ def search_results(
     "Every result of every search in `terms`, in order, each with its `query` and `label`"
     return [{**r, 'query': t.query, 'label': t.label} for t in terms for r in saved_search(search, t.query, n, dest, refresh)]
 
-# %% ../nbs/01_download.ipynb #2e6da1c2
+# %% ../nbs/01_download.ipynb #45b9ebb2
 def plan_downloads(
     recs: list[dict],  # search results, from `search_results`
     dest: Path,  # the dataset folder
@@ -361,7 +361,7 @@ def plan_downloads(
         plan.append(o)
     return plan
 
-# %% ../nbs/01_download.ipynb #17ce96c2
+# %% ../nbs/01_download.ipynb #4c09dce2
 def download_all(
     recs: list[dict],  # search results
     plan: list[dict | None],  # from `plan_downloads`
@@ -381,7 +381,7 @@ def download_all(
         else: df[c] = df[c].astype(object).where(df[c].notna(), '').astype(str)
     return df
 
-# %% ../nbs/01_download.ipynb #2bbb505d
+# %% ../nbs/01_download.ipynb #d1a10a42
 def finish_dataset(
     df: pd.DataFrame,  # rows from `download_all`
     dest: Path,  # the dataset folder

@@ -1,4 +1,4 @@
-"""Save the trained model in a form the app loads safely and fast: weights as safetensors, and a small JSON that says how to use them.
+"""Save the trained model as the app needs it: an ONNX graph, a small JSON that says how to use it and how good it is, and the Space around them.
 
 Docs: https://duckling-mirror.github.io/duckling-mirror/export.html.md"""
 
@@ -6,42 +6,38 @@ Docs: https://duckling-mirror.github.io/duckling-mirror/export.html.md"""
 
 # %% ../nbs/04_export.ipynb #d35077e4
 from __future__ import annotations
-import json, datetime
+import copy, json, datetime, shutil, warnings
+from importlib.metadata import version
 import numpy as np
 from collections import Counter
 from pathlib import Path
 import fastai, timm, torch
 from fastai.vision.all import Learner, Normalize, Resize, noop, parent_label
-from safetensors.torch import save_file
-import duckling_mirror
+import duckling_mirror, duckling_mirror.mirror
 from .download import write_atomic
 from .evaluate import CrossValidation, fit_temperature
 
 # %% auto #0
-__all__ = ['BODIES', 'DEFAULT_THRESHOLD', 'mirror_config', 'answers', 'calibrate_neither', 'calibrate', 'export_mirror']
-
-# %% ../nbs/04_export.ipynb #51759f95
-BODIES = dict(efficientnet_lite0='timm:tf_efficientnet_lite0', resnet18='torchvision:resnet18',
-              resnet34='torchvision:resnet34', resnet50='torchvision:resnet50')
+__all__ = ['DEFAULT_THRESHOLD', 'APP_PY', 'mirror_config', 'answers', 'calibrate_neither', 'export_onnx', 'space_card',
+           'write_space', 'calibrate', 'export_mirror']
 
 # %% ../nbs/04_export.ipynb #2b3d3583
 def mirror_config(
     learn: Learner,  # a learner made by `train`
 ) -> dict:
-    "What the app needs to know to rebuild and use `learn`'s model"
+    "What the app needs to know to use `learn`'s model, and what it was trained on"
     name = getattr(learn.arch, '__name__', learn.arch)
-    if name not in BODIES: raise ValueError(f"Can't export arch {name!r} for the app yet; use one of {', '.join(BODIES)}")
     resize = next(t for t in learn.dls.after_item.fs if isinstance(t, Resize))
     norm = next((t for t in learn.dls.after_batch.fs if isinstance(t, Normalize)), None)  # none without pretrained weights
     counts = lambda dl: dict(sorted(Counter(parent_label(o) for o in dl.items).items()))
-    return dict(arch=name, body=BODIES[name], cut=-2, labels=list(learn.dls.vocab), size=resize.size[0],
+    return dict(arch=name, labels=list(learn.dls.vocab), size=resize.size[0],
                 mean=norm.mean.flatten().tolist() if norm else [0.] * 3, std=norm.std.flatten().tolist() if norm else [1.] * 3,
                 trained_on=dict(train=counts(learn.dls.train), valid=counts(learn.dls.valid)),
                 created=datetime.date.today().isoformat(),
                 versions=dict(duckling_mirror=duckling_mirror.__version__, fastai=fastai.__version__,
                               torch=torch.__version__, timm=timm.__version__))
 
-# %% ../nbs/04_export.ipynb #cd105df0
+# %% ../nbs/04_export.ipynb #f984bce8
 def answers(
     probs: np.ndarray,  # (pictures, labels): calibrated probabilities
     vocab: list,  # the labels
@@ -52,10 +48,10 @@ def answers(
     best = probs.argmax(-1)
     return np.where(probs.max(-1) >= threshold, np.array(vocab, dtype=object)[best], neither)
 
-# %% ../nbs/04_export.ipynb #2a336248
+# %% ../nbs/04_export.ipynb #2d922568
 DEFAULT_THRESHOLD = 0.5
 
-# %% ../nbs/04_export.ipynb #665b5601
+# %% ../nbs/04_export.ipynb #4e010d43
 def calibrate_neither(
     probs: np.ndarray,  # (pictures, labels) or (repeats, pictures, labels): out-of-fold, calibrated probabilities
     targets: np.ndarray,  # the index in `vocab` of each picture's label
@@ -80,7 +76,102 @@ def calibrate_neither(
                 why=f'{len(p)} out-of-fold answers for {n} pictures of real labels, {int(already.sum())} of them '
                     f'already "{neither}"' + ('' if budget > 0 else ': no room left for a threshold'))
 
-# %% ../nbs/04_export.ipynb #2585d63f
+# %% ../nbs/04_export.ipynb #fa42633a
+def export_onnx(
+    model: torch.nn.Module,  # a trained network
+    size: int,  # the side of its square input pictures
+    f: Path,  # where the graph goes
+) -> Path:
+    "Write `model` as an ONNX graph with a free batch size: input `x` (n, 3, size, size), output `logits` (n, labels)"
+    m = copy.deepcopy(model).cpu().eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # the TorchScript-based exporter says it is deprecated; it still works, and needs nothing more
+        torch.onnx.export(m, (torch.zeros(1, 3, size, size),), str(f), dynamo=False, input_names=['x'],
+                          output_names=['logits'], dynamic_axes={'x': {0: 'n'}, 'logits': {0: 'n'}}, opset_version=17)
+    return Path(f)
+
+# %% ../nbs/04_export.ipynb #f0387b5e
+APP_PY = '''"The magic mirror, as a Hugging Face Space runs it (`python app.py`). Written by duckling-mirror's `export_mirror`."
+from pathlib import Path
+from mirror import MAX_FILE_SIZE, make_demo
+make_demo(Path(__file__).parent).launch(max_file_size=MAX_FILE_SIZE)
+'''
+
+# %% ../nbs/04_export.ipynb #50d5716c
+def space_card(
+    cfg: dict,  # what `mirror.json` holds
+) -> str:
+    "The Space's README.md: its front matter, and what the mirror knows and how well"
+    labels = [l for l in cfg['labels'] if l != 'neither']
+    ev, nei = cfg.get('cross_validated'), cfg['neither']
+    if ev: how = (f"Measured by {ev['folds']}-fold cross-validation, repeated {ev['repeats']} times, over its {ev['pictures']} pictures "
+                  f"(each tested by a model that never saw it): error {ev['error']:.1%} ± {ev['error_sd']:.1%}; recall "
+                  + ', '.join(f'{k} {v:.0%}' for k, v in ev['recall'].items())
+                  + (f"; *neither* recall {ev['neither_recall']:.0%}, real pictures answered *neither* {ev['false_neither']:.0%}"
+                     if 'neither_recall' in ev else '') + '.')
+    else:
+        err = cfg.get('validated', {}).get('validation_error')
+        how = f'Error on its validation pictures: {err:.1%}.' if err is not None else 'Not measured.'
+    trained = {k: sum(v.values()) for k, v in cfg['trained_on'].items()}
+    return f"""---
+title: Duckling Mirror
+emoji: 🦢
+colorFrom: yellow
+colorTo: gray
+sdk: gradio
+sdk_version: {version('gradio')}
+python_version: "3.11"
+app_file: app.py
+pinned: false
+license: apache-2.0
+short_description: Am I a duckling or a cygnet after all?
+---
+
+# Mirror, mirror on the wall, am I a duckling or a cygnet after all?
+
+Andersen's ugly duckling was a cygnet raised among ducks. This magic mirror would have told it so: upload a picture
+and it answers {', '.join(f'*{l}*' for l in labels)} or *neither*.
+
+## How it was made
+{cfg['arch']}, pretrained on ImageNet, fine-tuned with [fastai](https://docs.fast.ai) on
+{trained['train']} pictures ({', '.join(f'{n} {l}' for l, n in cfg['trained_on']['train'].items())}) by
+[duckling-mirror](https://github.com/duckling-mirror/duckling-mirror), whose notebooks tell each step, and run here by
+ONNX Runtime (`model.onnx`: a graph and its weights; loading it runs no code).
+
+{how}
+
+Its confidence is temperature-scaled (T = {cfg['temperature']:.2f}), so that "80% sure" means right about 80% of the
+time; it answers *neither* when no label reaches {nei['threshold']:.0%} ({nei['why']}). `mirror.json` has the
+details, the library versions and the date.
+
+## Limits
+- It knows only what it was shown. Drawings, toys, unusual breeds and odd angles can fool it.
+- Web pictures come with the web's biases and mistakes, and their copyright belongs to their owners.
+- *Neither* is learned from pictures of other things: a picture unlike any of them may still get a confident answer.
+
+## Run it yourself
+```sh
+pip install -r requirements.txt gradio=={version('gradio')}
+python app.py
+```
+"""
+
+# %% ../nbs/04_export.ipynb #6fa0fb21
+def write_space(
+    dest: Path,  # the app's folder, where `export_mirror` wrote `model.onnx` and `mirror.json`
+) -> Path:
+    "Write the code and configuration of a Hugging Face Space around the mirror in `dest`"
+    dest = Path(dest)
+    cfg = json.loads((dest/'mirror.json').read_text())
+    shutil.copyfile(duckling_mirror.mirror.__file__, dest/'mirror.py')
+    write_atomic(dest/'app.py', APP_PY)
+    write_atomic(dest/'requirements.txt', "# What the app imports; gradio itself comes from `sdk_version` in README.md.\n"
+                 + ''.join(f'{p}=={version(p)}\n' for p in ('onnxruntime', 'numpy', 'pillow')))
+    write_atomic(dest/'.gitattributes', '*.onnx filter=lfs diff=lfs merge=lfs -text\n')
+    write_atomic(dest/'README.md', space_card(cfg))
+    return dest
+
+# %% ../nbs/04_export.ipynb #b9ae1936
 def calibrate(
     logits: np.ndarray,  # out-of-fold (or validation) logits: (pictures, labels) or (repeats, pictures, labels)
     targets: np.ndarray,  # the index of each picture's label
@@ -103,7 +194,7 @@ def export_mirror(
     threshold: float | None = None,  # below this confidence the mirror answers 'neither'; None: calibrated
     max_false_neither: float = 0.03,  # the calibration's target share of real pictures answered 'neither'
 ) -> Path:
-    "Save `learn`'s weights to `dest/model.safetensors`, and to `dest/mirror.json` how to use them and how good they are"
+    "Write `learn`'s model to `dest/model.onnx`, how to use it and how good it is to `dest/mirror.json`, and the Space around them"
     dest, vocab = Path(dest), list(learn.dls.vocab)
     dest.mkdir(parents=True, exist_ok=True)
     if cv is not None:
@@ -119,6 +210,6 @@ def export_mirror(
     cal['neither']['calibrated_on'] = source
     ev = cv.summary(cal['temperature'], cal['neither']['threshold']) if cv is not None else dict(validation_error=error)
     cfg = {**mirror_config(learn), **cal, ('cross_validated' if cv is not None else 'validated'): ev}
-    save_file({k: v.detach().cpu().contiguous() for k, v in learn.model.state_dict().items()}, dest/'model.safetensors')
+    export_onnx(learn.model, cfg['size'], dest/'model.onnx')
     write_atomic(dest/'mirror.json', json.dumps(cfg, indent=2) + '\n')
-    return dest
+    return write_space(dest)

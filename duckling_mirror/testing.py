@@ -6,9 +6,9 @@ Docs: https://duckling-mirror.github.io/duckling-mirror/testing.html.md"""
 
 # %% ../nbs/01a_testing.ipynb #36aaa9e8
 from __future__ import annotations
-import io, threading, time, zlib
+import base64, hashlib, io, json, re, threading, time, zlib
 from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Callable
 from urllib.parse import parse_qs, urlparse
@@ -18,7 +18,7 @@ from .search import SearchTerm
 
 # %% auto #0
 __all__ = ['HELD_OUT', 'MISSION_TERMS', 'WATERFOWL_TERMS', 'FAULTS', 'sample_photos', 'FaultyHandler', 'PhotoServer',
-           'fake_search', 'sample_dataset']
+           'fake_search', 'sample_dataset', 'HubHandler', 'FakeHub']
 
 # %% ../nbs/01a_testing.ipynb #7fdeee65
 def sample_photos() -> Path:
@@ -144,3 +144,130 @@ def sample_dataset(
     "Build a dataset in `dest` from the sample photos, over HTTP, as `build_dataset` does from a web search"
     from duckling_mirror.download import build_dataset
     with PhotoServer() as srv: return build_dataset(terms, dest, search=fake_search(srv.url), allow_private=True, **kwargs)
+
+# %% ../nbs/01a_testing.ipynb #71944d1d
+class HubHandler(BaseHTTPRequestHandler):
+    "Answers the Hub's API as `huggingface_hub` uses it to push a folder: whoami, repo info and creation, preupload, LFS, commit"
+    def log_message(self, *args): pass
+
+    def send(self, status: int, body: dict, **headers):
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        hs = {'Content-Type': 'application/json', 'Content-Length': str(len(data)), **headers}
+        if status >= 400 and 'error' in body: hs['X-Error-Message'] = body['error']
+        for k, v in hs.items(): self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def body(self) -> bytes:
+        if 'chunked' not in self.headers.get('Transfer-Encoding', ''): return self.rfile.read(int(self.headers.get('Content-Length') or 0))
+        out = b''
+        while size := int(self.rfile.readline().split(b';')[0], 16): out += self.rfile.read(size); self.rfile.readline()
+        self.rfile.readline()
+        return out
+
+    def user(self) -> str | None:
+        "The user of the request's token; None (and a 401 sent) for a missing or unknown token"
+        user = self.server.tokens.get(self.headers.get('Authorization', '').removeprefix('Bearer ').strip())
+        if user is None: self.send(401, {'error': 'Invalid credentials in Authorization header'})
+        return user
+
+    def repo(self, kind: str, repo_id: str, user: str | None = None) -> str | None:
+        "`repo_id`, if it exists as a `kind` repo (and `user` may write to it); else None, and a 404 or 403 sent"
+        info = self.server.repos.get(repo_id)
+        if info is None or info['type'] != kind: self.send(404, {'error': 'Repository not found'}, **{'X-Error-Code': 'RepoNotFound'})
+        elif user is not None and repo_id.split('/')[0] != user: self.send(403, {'error': f"You don't have the rights to write to {repo_id}"})
+        else: return repo_id
+
+    def do_GET(self):
+        hub, path = self.server, urlparse(self.path).path
+        hub.requests.append(('GET', path))
+        if path == '/api/whoami-v2':
+            if user := self.user(): self.send(200, {'type': 'user', 'name': user, 'fullname': user, 'orgs': [],
+                                                    'auth': {'type': 'access_token', 'accessToken': {'displayName': 'test', 'role': 'write'}}})
+        elif m := re.fullmatch(r'/api/(model|dataset|space)s/([^/]+/[^/]+)(?:/revision/[^/]+)?', path):
+            if repo_id := self.repo(*m.groups()):
+                info = hub.repos[repo_id]
+                self.send(200, {'id': repo_id, 'sha': '0' * 40, 'private': info['private'], 'sdk': info['sdk'],
+                                'siblings': [{'rfilename': p} for p in hub.files[repo_id]]})
+        else: self.send(404, {'error': f'FakeHub: no route for GET {path}'})
+
+    def do_POST(self):
+        hub, path, data = self.server, urlparse(self.path).path, self.body()
+        hub.requests.append(('POST', path))
+        if path == '/api/validate-yaml': return self.send(200, {'errors': [], 'warnings': []})
+        if not (user := self.user()): return
+        if path == '/api/repos/create':
+            p = json.loads(data)
+            ns, kind = p.get('organization') or user, p.get('type') or 'model'
+            repo_id = f"{ns}/{p['name']}"
+            if ns != user: return self.send(403, {'error': f"You don't have the rights to create a {kind} under the namespace {ns!r}"})
+            with hub.lock:
+                if old := hub.repos.get(repo_id):
+                    return self.send(409, {'error': f"You already created this {old['type']} repo", 'url': hub.repo_url(repo_id)})
+                hub.add_repo(repo_id, kind, p.get('sdk'), p.get('visibility') == 'private')
+            self.send(200, {'url': hub.repo_url(repo_id), 'name': repo_id})
+        elif m := re.fullmatch(r'/api/(model|dataset|space)s/([^/]+/[^/]+)/preupload/[^/]+', path):
+            if not self.repo(*m.groups(), user): return
+            lfs = lambda f: f['size'] >= 10 * 2**20 or b'\0' in base64.b64decode(f['sample'])  # large or binary, as the Hub decides
+            self.send(200, {'commitOid': '0' * 40, 'files': [{'path': f['path'], 'uploadMode': 'lfs' if lfs(f) else 'regular',
+                                                             'shouldIgnore': False, 'oid': None} for f in json.loads(data)['files']]})
+        elif m := re.fullmatch(r'/(?:(dataset|space)s/)?([^/]+/[^/]+)\.git/info/lfs/objects/batch', path):
+            if not self.repo(m[1] or 'model', m[2], user): return
+            todo = lambda o: {} if o['oid'] in hub.lfs_objects else {'actions': {'upload': {'href': f"{hub.url}/lfs-upload/{o['oid']}"}}}
+            self.send(200, {'transfer': 'basic', 'objects': [{'oid': o['oid'], 'size': o['size'], 'authenticated': True, **todo(o)}
+                                                             for o in json.loads(data)['objects']]},
+                      **{'Content-Type': 'application/vnd.git-lfs+json'})
+        elif m := re.fullmatch(r'/api/(model|dataset|space)s/([^/]+/[^/]+)/commit/[^/]+', path):
+            if repo_id := self.repo(*m.groups(), user): self.commit(repo_id, [json.loads(l) for l in data.splitlines() if l.strip()])
+        else: self.send(404, {'error': f'FakeHub: no route for POST {path}' + (' (no Xet here)' if 'xet' in path else '')})
+
+    def do_PUT(self):
+        "An LFS upload: kept if its sha256 is the one asked for"
+        hub, data = self.server, self.body()
+        hub.requests.append(('PUT', self.path))
+        m = re.fullmatch(r'/lfs-upload/([0-9a-f]{64})', self.path)
+        if not m or hashlib.sha256(data).hexdigest() != m[1]: return self.send(400, {'error': 'not an LFS object upload'})
+        with hub.lock: hub.lfs_objects[m[1]] = data
+        self.send(200, {})
+
+    def commit(self, repo_id: str, lines: list[dict]):
+        "Apply a commit's lines (header, file, lfsFile, deletedFile) to `repo_id` and record it"
+        hub, files, lfs, summary = self.server, {}, {}, ''
+        for l in lines:
+            k, v = l['key'], l['value']
+            if k == 'header': summary = v['summary']
+            elif k == 'file': files[v['path']] = base64.b64decode(v['content'])
+            elif k == 'lfsFile':
+                if v['oid'] not in hub.lfs_objects: return self.send(400, {'error': f"LFS object {v['oid']} was not uploaded"})
+                files[v['path']], lfs[v['path']] = hub.lfs_objects[v['oid']], v['oid']
+            elif k == 'deletedFile': hub.files[repo_id].pop(v['path'], None)
+        with hub.lock:
+            hub.files[repo_id].update(files)
+            hub.lfs[repo_id] = (hub.lfs[repo_id] - set(files)) | set(lfs)
+            hub.commits.append(dict(repo_id=repo_id, summary=summary, files=files, lfs=lfs))
+        self.send(200, {'success': True, 'commitOid': '%040x' % len(hub.commits), 'pullRequestUrl': None,
+                        'commitUrl': f'{hub.repo_url(repo_id)}/commit/{len(hub.commits)}'})
+
+# %% ../nbs/01a_testing.ipynb #28fb4d86
+class FakeHub(ThreadingHTTPServer):
+    "A stand-in for the Hugging Face Hub on a free localhost port, recording the repos, files and LFS objects that arrive"
+    def __init__(self,
+                 tokens: dict | None = None,  # {token: user name}: who may write
+                 repos: dict | None = None,  # {repo id: type}: repos that exist already
+                ):
+        super().__init__(('127.0.0.1', 0), HubHandler)
+        self.tokens, self.repos, self.files, self.lfs = dict(tokens or {}), {}, {}, {}  # files: {repo: {path: bytes}}
+        self.lfs_objects, self.commits, self.requests, self.lock = {}, [], [], threading.Lock()
+        for r, kind in (repos or {}).items(): self.add_repo(r, kind)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+    @property
+    def url(self) -> str: return f'http://127.0.0.1:{self.server_port}'
+    def repo_url(self, repo_id: str) -> str:
+        return f"{self.url}/{dict(model='', dataset='datasets/', space='spaces/')[self.repos[repo_id]['type']]}{repo_id}"
+    def add_repo(self, repo_id: str, kind: str = 'model', sdk: str | None = None, private: bool = False):
+        self.repos[repo_id] = dict(type=kind, sdk=sdk, private=private)
+        self.files.setdefault(repo_id, {}); self.lfs.setdefault(repo_id, set())
+    def __exit__(self, *args):
+        self.shutdown()
+        super().__exit__(*args)

@@ -34,7 +34,7 @@ def dataset_files(
     if not (path/'manifest.csv').exists(): return get_image_files(path)
     return L(path/f for f in trainable(read_manifest(path)).file)
 
-# %% ../nbs/02_train.ipynb #73abbce2
+# %% ../nbs/02_train.ipynb #0b2b3c75
 def check_trainable(
     path: Path,  # a dataset folder
     min_pictures: int = 2,  # pictures each label needs at least
@@ -54,7 +54,7 @@ def check_trainable(
 def image_dls(
     path: Path,  # one sub-folder of pictures per label
     size: int = 224,  # pictures are cropped to `size` x `size`
-    bs: int | None = None,  # batch size; None: about 1/16 of the pictures, between 8 and 64
+    bs: int = 16,  # batch size (fewer if there are fewer training pictures)
     valid_pct: float = 0.2,  # share of pictures held back for validation
     seed: int = 42,  # the same split every run
     num_workers: int | None = None,  # loader processes; None: 0 on a CPU (no start-up cost), fastai's default on a GPU
@@ -66,7 +66,7 @@ def image_dls(
     dblock = DataBlock(blocks=(ImageBlock, CategoryBlock), get_items=dataset_files, get_y=parent_label,
                        splitter=splitter or RandomSplitter(valid_pct=valid_pct, seed=seed), item_tfms=Resize(size),
                        batch_tfms=aug_transforms() if aug else None)
-    if bs is None: bs = min(64, max(8, int(len(dataset_files(path)) * (1 - valid_pct)) // 16))
+    bs = min(bs, max(2, int(len(dataset_files(path)) * (1 - valid_pct))))  # fastai drops the last incomplete batch
     return dblock.dataloaders(path, path=path, bs=bs, **({} if num_workers is None else dict(num_workers=num_workers)))
 
 # %% ../nbs/02_train.ipynb #69d36466
@@ -94,7 +94,7 @@ def get_arch(
     return ARCHS.get(arch, arch) if isinstance(arch, str) else arch
 
 # %% ../nbs/02_train.ipynb #008c01d8
-LRS = dict(efficientnet_lite0=3e-2)
+LRS = dict(efficientnet_lite0=1e-2)
 
 # %% ../nbs/02_train.ipynb #48f59a68
 def class_weights(
@@ -106,19 +106,19 @@ def class_weights(
     w = (counts.sum() / (len(counts) * counts.clamp(min=1))) ** power
     return w * counts.sum() / (w * counts).sum()
 
-# %% ../nbs/02_train.ipynb #8564c58e
+# %% ../nbs/02_train.ipynb #159f3456
 class WeightsUnavailable(RuntimeError): "ImageNet weights that could not be downloaded"
 
 # %% ../nbs/02_train.ipynb #8b533b6c
 def train(
     path: Path,  # one sub-folder of pictures per label
     arch: str | Callable = 'efficientnet_lite0',  # see `get_arch`; 'resnet18' needs its weights downloaded or cached
-    epochs: int = 3,  # epochs after the first, frozen one
+    epochs: int = 5,  # epochs after the first, frozen one
     size: int = 224,  # pictures are cropped to `size` x `size`
-    bs: int | None = None,  # batch size; None: see `image_dls`
+    bs: int = 16,  # batch size
     lr: float | str | None = None,  # base learning rate; None: `LRS` for the arch, else fastai's 2e-3; 'find': `lr_find`'s valley
     seed: int = 42,  # same split, same start, same result
-    balance: float = 1.,  # weigh classes by `class_weights(power=balance)`; 0: not at all
+    balance: float = 0.5,  # weigh classes by `class_weights(power=balance)`; 0: not at all
     label_smoothing: float = 0.,  # share of each target spread over the other labels
     aug: bool = True,  # vary the training pictures with `aug_transforms()`
     freeze_epochs: int = 1,  # epochs of the new head alone, before the whole network

@@ -128,7 +128,7 @@ def other_format(fmt: str) -> bytes:
 
 @pytest.mark.parametrize('fmt', ['PCX', 'TGA', 'ICO', 'PPM'])
 def test_only_promised_formats_are_opened(tmp_path, fmt):
-    from duckling_mirror.app import open_image
+    from duckling_mirror.mirror import open_image
     with pytest.raises(ValueError, match='not a picture'): dl.ingest_image(other_format(fmt), tmp_path/'x.jpg')
     with pytest.raises(ValueError, match='not a picture'): open_image(io.BytesIO(other_format(fmt)))
     eps = b'%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\nshowpage\n'
