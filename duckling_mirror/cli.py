@@ -6,54 +6,16 @@ Docs: https://duckling-mirror.github.io/duckling-mirror/cli.html.md"""
 
 # %% ../nbs/06_cli.ipynb #87478b7b
 from __future__ import annotations
-import sys, warnings
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
-from fastcore.script import call_parse, is_cli
-warnings.filterwarnings('ignore', '`torch.jit.script` is deprecated', FutureWarning)  # fastai 2.8 under torch 2.14: not the user's to fix
-from .search import DEFAULT_TERMS, SearchError, search_images
-from .download import DatasetError, build_dataset, check_label, folder_search, folder_terms
-from .train import ARCHS, WeightsUnavailable, check_trainable, train
+from fastcore.script import call_parse
+from .errors import UsageError, friendly_errors
+from .download import duckling_mirror_dataset
+from .train import check_recipe, check_trainable, train
 from .evaluate import cross_validate
 from .export import export_mirror
 
 # %% auto #0
-__all__ = ['UsageError', 'friendly_errors', 'check_images', 'duckling_mirror']
-
-# %% ../nbs/06_cli.ipynb #b036469b
-class UsageError(ValueError): "An argument that cannot work, with what to do instead"
-
-# %% ../nbs/06_cli.ipynb #f42022eb
-@contextmanager
-def friendly_errors(
-    cmd: Callable,  # the `call_parse` function running
-    prog: str = 'duckling-mirror',  # the command's name, to start the line with
-):
-    "When `cmd` runs from the command line, expected errors become one line and an exit code (2: bad arguments, 1: the rest)"
-    try: yield
-    except (UsageError, SearchError, DatasetError, WeightsUnavailable) as e:
-        if not is_cli(cmd): raise
-        print(f'{prog}: {e}', file=sys.stderr)
-        raise SystemExit(2 if isinstance(e, UsageError) else 1)
-
-# %% ../nbs/06_cli.ipynb #a300036e
-def check_images(
-    images: Path,  # the `--images` folder
-) -> list:
-    "The label folders of `images` that hold pictures, if it can be trained on; else a `UsageError` that says why"
-    p = Path(images)
-    if not p.exists(): raise UsageError(f'--images {images}: no such folder')
-    if not p.is_dir(): raise UsageError(f'--images {images}: a file, not a folder of label folders')
-    terms = [t for t in folder_terms(p) if any(f.is_file() for f in (p/t.label).iterdir())]
-    if not terms: raise UsageError(f'--images {images}: no pictures in label folders; put the photos of each label in a '
-                                   f'folder named after it ({p/"duckling"}/, {p/"cygnet"}/, ...)')
-    if len(terms) < 2: raise UsageError(f'--images {images}: only one label ({terms[0].label}); the mirror needs at least '
-                                        'two, one folder each')
-    for t in terms:
-        try: check_label(t.label)
-        except DatasetError as e: raise UsageError(f'--images {images}: {e}') from None
-    return terms
+__all__ = ['duckling_mirror']
 
 # %% ../nbs/06_cli.ipynb #d3450f16
 @call_parse
@@ -69,17 +31,9 @@ def duckling_mirror(
 ):
     "Search, download, train and export the mirror into `app`"
     with friendly_errors(duckling_mirror):
-        if arch not in ARCHS: raise UsageError(f'--arch {arch}: unknown; choose one of {", ".join(ARCHS)}')
-        if epochs < 0: raise UsageError(f'--epochs {epochs}: must be 0 or more')
-        if size < 32: raise UsageError(f'--size {size}: must be at least 32 pixels')
-        if n is not None and n < 1: raise UsageError(f'--n {n}: must be at least 1')
+        check_recipe(arch, epochs, size)
         if cv == 1 or cv < 0: raise UsageError(f'--cv {cv}: 0 (no cross-validation) or at least 2 folds')
-        if images: terms, search, kw = check_images(images), folder_search(images), dict(schemes=('file',))
-        else: terms, search, kw = DEFAULT_TERMS, search_images, {}
-        if images and Path(dest).resolve().is_relative_to(Path(images).resolve()):
-            raise UsageError(f'--dest {dest}: inside --images {images}; the dataset goes in a folder of its own')
-        print(f'Building the dataset in {dest} from ' + (images or f'{len(terms)} image searches'))
-        build_dataset(terms, dest, n=n or (10**9 if images else 100), search=search, **kw)
+        duckling_mirror_dataset(dest=dest, images=images, n=n)
         check_trainable(dest)
         kw = dict(arch=arch, epochs=epochs, size=size)
         if cv:
@@ -89,5 +43,5 @@ def duckling_mirror(
         learn = train(dest, valid_pct=0 if cv else 0.2, **kw)
         out = export_mirror(learn, app, cv=res if cv else None)
         if not cv: print(f'Error rate on the {len(learn.dls.valid_ds)} validation pictures: {learn.validate()[1]:.1%}')
-        print(f'The mirror is in {out}/, ready for a Space: try it with `python {Path(out)/"app.py"}`')
+        print(f"The mirror is in {out}/, ready for a Space: try it with `duckling-mirror-serve --app {out}`")
         return learn

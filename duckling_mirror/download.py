@@ -15,9 +15,11 @@ from urllib.parse import unquote, urljoin, urlparse
 import imagehash
 import pandas as pd
 from fastcore.parallel import parallel
+from fastcore.script import call_parse, is_cli
 from fastcore.xtras import atomic_save
 from PIL import Image
-from .search import SearchTerm, search_images
+from .errors import MirrorError, UsageError, friendly_errors
+from .search import DEFAULT_TERMS, SearchTerm, search_images
 from .mirror import FORMATS, open_image
 
 # %% auto #0
@@ -25,9 +27,10 @@ __all__ = ['STATUSES', 'RESERVED', 'MANIFEST_COLS', 'Status', 'trainable', 'Data
            'write_atomic', 'image_name', 'check_host', 'fetch', 'file_info', 'ingest_image', 'download_image',
            'mark_duplicates', 'write_manifest', 'read_manifest', 'check_dataset', 'search_file', 'saved_search',
            'summarize', 'write_card', 'search_results', 'plan_downloads', 'download_all', 'finish_dataset',
-           'build_dataset', 'folder_search', 'folder_terms']
+           'build_dataset', 'folder_search', 'folder_terms', 'check_images', 'duckling_mirror_dataset',
+           'duckling_mirror_check']
 
-# %% ../nbs/01_download.ipynb #cdb37da9
+# %% ../nbs/01_download.ipynb #c2cbbbae
 class Status:
     "What became of a search result: the `status` column of the manifest"
     ok, failed, broken, duplicate, conflict = 'ok', 'failed', 'broken', 'duplicate', 'conflict'  # set by downloading
@@ -35,20 +38,20 @@ class Status:
 
 STATUSES = [Status.ok, Status.failed, Status.broken, Status.duplicate, Status.conflict, Status.removed, Status.relabelled]
 
-# %% ../nbs/01_download.ipynb #eafe864b
+# %% ../nbs/01_download.ipynb #eaaeada1
 def trainable(
     df: pd.DataFrame,  # a manifest
 ) -> pd.DataFrame:
     "The rows of the pictures that are trained on: `ok`, and `relabelled` by cleaning"
     return df[df.status.isin([Status.ok, Status.relabelled])]
 
-# %% ../nbs/01_download.ipynb #305a3511
-class DatasetError(ValueError): "A dataset, or a request about one, that cannot work, with what to do instead"
+# %% ../nbs/01_download.ipynb #ecd0773a
+class DatasetError(MirrorError, ValueError): "A dataset, or a request about one, that cannot work, with what to do instead"
 
-# %% ../nbs/01_download.ipynb #0c31b831
+# %% ../nbs/01_download.ipynb #7273d957
 RESERVED = ('searches', 'manifest.csv', 'README.md', 'cleaning.jsonl')
 
-# %% ../nbs/01_download.ipynb #d04311d6
+# %% ../nbs/01_download.ipynb #d203ea7b
 def check_label(
     label: str,  # a label, which names a folder of the dataset
 ) -> str:
@@ -59,19 +62,19 @@ def check_label(
                          f"(not empty, no '/' or '\\', not starting with '.', and none of {', '.join(RESERVED)})")
     return label
 
-# %% ../nbs/01_download.ipynb #1f6e67fb
+# %% ../nbs/01_download.ipynb #4bcd400b
 def sha256(
     f: Path,  # a file
 ) -> str:
     "The sha256 of the bytes in `f`, in hex"
     return hashlib.sha256(Path(f).read_bytes()).hexdigest()
 
-# %% ../nbs/01_download.ipynb #1140af67
+# %% ../nbs/01_download.ipynb #77959e90
 def now() -> str:
     "The local time, to the second, as ISO 8601"
     return datetime.datetime.now().isoformat(timespec='seconds')
 
-# %% ../nbs/01_download.ipynb #dda22385
+# %% ../nbs/01_download.ipynb #e0a9958b
 def write_atomic(
     f: Path,  # where the file goes
     data: str | bytes,  # its contents
@@ -87,7 +90,7 @@ def image_name(url: str) -> str:
     "A stable file name for the picture at `url`: a hash, so nothing of the URL becomes a path"
     return hashlib.sha1(url.encode('utf-8', 'surrogateescape')).hexdigest()[:16] + '.jpg'
 
-# %% ../nbs/01_download.ipynb #afac3052
+# %% ../nbs/01_download.ipynb #38ebf75e
 def check_host(
     host: str,  # a host name or address
     port: int,  # the port to connect to
@@ -103,7 +106,7 @@ def check_host(
             raise PermissionError(f'{host} is a local or private address ({ip}): not downloaded (allow_private=True allows it)')
     return addrs[0]
 
-# %% ../nbs/01_download.ipynb #e52f431a
+# %% ../nbs/01_download.ipynb #65f1202c
 class _Pinned(http.client.HTTPSConnection):
     "An HTTP(S) connection to the address `ip`, checked beforehand, rather than to whatever `host` resolves to now"
     def __init__(self, host, ip, tls, **kwargs):
@@ -113,7 +116,7 @@ class _Pinned(http.client.HTTPSConnection):
         self.sock = socket.create_connection((self.ip, self.port), self.timeout)
         if self.tls: self.sock = ssl.create_default_context().wrap_socket(self.sock, server_hostname=self.host)
 
-# %% ../nbs/01_download.ipynb #cc88eea3
+# %% ../nbs/01_download.ipynb #50eeb566
 def _get(url: str, timeout: float, allow_private: bool, deadline: float) -> http.client.HTTPResponse:
     "The response to a GET of `url` (an http or https URL), from a connection closed if it outlives `deadline` (a monotonic time)"
     u = urlparse(url)
@@ -328,7 +331,7 @@ def write_card(
              'Every picture\'s source is in `manifest.csv`. Web pictures belong to their owners.']
     return write_atomic(Path(dest)/'README.md', '\n'.join(lines) + '\n')
 
-# %% ../nbs/01_download.ipynb #2efc679c
+# %% ../nbs/01_download.ipynb #08eb2744
 def search_results(
     terms: Iterable[SearchTerm],  # what to search for, and the label of each search
     dest: Path,  # the dataset folder
@@ -339,7 +342,7 @@ def search_results(
     "Every result of every search in `terms`, in order, each with its `query` and `label`"
     return [{**r, 'query': t.query, 'label': t.label} for t in terms for r in saved_search(search, t.query, n, dest, refresh)]
 
-# %% ../nbs/01_download.ipynb #45b9ebb2
+# %% ../nbs/01_download.ipynb #dde173b8
 def plan_downloads(
     recs: list[dict],  # search results, from `search_results`
     dest: Path,  # the dataset folder
@@ -361,7 +364,7 @@ def plan_downloads(
         plan.append(o)
     return plan
 
-# %% ../nbs/01_download.ipynb #4c09dce2
+# %% ../nbs/01_download.ipynb #735161d6
 def download_all(
     recs: list[dict],  # search results
     plan: list[dict | None],  # from `plan_downloads`
@@ -381,7 +384,7 @@ def download_all(
         else: df[c] = df[c].astype(object).where(df[c].notna(), '').astype(str)
     return df
 
-# %% ../nbs/01_download.ipynb #d1a10a42
+# %% ../nbs/01_download.ipynb #c431b3c3
 def finish_dataset(
     df: pd.DataFrame,  # rows from `download_all`
     dest: Path,  # the dataset folder
@@ -436,3 +439,57 @@ def folder_terms(
 ) -> list[SearchTerm]:
     "One `SearchTerm` per sub-folder of `path`, labelled by its name"
     return [SearchTerm(d.name, d.name) for d in sorted(Path(path).iterdir()) if d.is_dir() and not d.name.startswith('.')]
+
+# %% ../nbs/01_download.ipynb #607a790f
+def check_images(
+    images: Path,  # a folder of photos, one sub-folder per label
+) -> list[SearchTerm]:
+    "One `SearchTerm` per label folder of `images` that holds pictures, if it can be trained on; else a `UsageError` that says why"
+    p = Path(images)
+    if not p.exists(): raise UsageError(f'--images {images}: no such folder')
+    if not p.is_dir(): raise UsageError(f'--images {images}: a file, not a folder of label folders')
+    terms = [t for t in folder_terms(p) if any(f.is_file() for f in (p/t.label).iterdir())]
+    if not terms: raise UsageError(f'--images {images}: no pictures in label folders; put the photos of each label in a '
+                                   f'folder named after it ({p/"duckling"}/, {p/"cygnet"}/, ...)')
+    if len(terms) < 2: raise UsageError(f'--images {images}: only one label ({terms[0].label}); the mirror needs at least '
+                                        'two, one folder each')
+    for t in terms:
+        try: check_label(t.label)
+        except DatasetError as e: raise UsageError(f'--images {images}: {e}') from None
+    return terms
+
+# %% ../nbs/01_download.ipynb #8dc159b9
+@call_parse
+def duckling_mirror_dataset(
+    dest: str = 'data/mirror',  # the dataset folder (made if needed; a second run resumes)
+    images: str = None,  # a folder with one sub-folder of photos per label: use these instead of searching the web
+    n: int = None,  # search results per search term (100); every photo with `--images`
+    retry: bool = False,  # try failed and broken downloads again
+    refresh: bool = False,  # search again instead of using the saved searches
+):
+    "Search the web (or read `--images`), download, verify and resize the pictures into a dataset with its manifest"
+    with friendly_errors(duckling_mirror_dataset, 'duckling-mirror-dataset'):
+        if n is not None and n < 1: raise UsageError(f'--n {n}: must be at least 1')
+        if images:
+            terms, search, kw = check_images(images), folder_search(images), dict(schemes=('file',))
+            if Path(dest).resolve().is_relative_to(Path(images).resolve()):
+                raise UsageError(f'--dest {dest}: inside --images {images}; the dataset goes in a folder of its own')
+        else: terms, search, kw = DEFAULT_TERMS, search_images, {}
+        print(f'Building the dataset in {dest} from ' + (images or f'{len(terms)} image searches'))
+        return build_dataset(terms, dest, n=n or (10**9 if images else 100), search=search, retry=retry, refresh=refresh, **kw)
+
+# %% ../nbs/01_download.ipynb #56ea0296
+@call_parse
+def duckling_mirror_check(
+    path: str = 'data/mirror',  # the dataset folder
+):
+    "Check that a dataset's files are what its manifest says; print its pictures per label (exit code 1 if not)"
+    with friendly_errors(duckling_mirror_check, 'duckling-mirror-check'):
+        if not (Path(path)/'manifest.csv').exists():
+            raise UsageError(f'--path {path}: no dataset there (no manifest.csv); build one with duckling-mirror-dataset')
+        problems = check_dataset(path)
+        print(summarize(read_manifest(path)))
+        for p in problems: print(p)
+        print(f'{len(problems)} problems' if problems else f'{path}: the files and the manifest agree')
+        if problems and is_cli(duckling_mirror_check): raise SystemExit(1)
+        return problems

@@ -6,6 +6,7 @@ Docs: https://duckling-mirror.github.io/duckling-mirror/evaluate.html.md"""
 
 # %% ../nbs/02a_evaluate.ipynb #69539e07
 from __future__ import annotations
+from .errors import UsageError, friendly_errors  # first: it silences a warning of fastai's imports
 import time
 from pathlib import Path
 from typing import Callable
@@ -13,17 +14,19 @@ import numpy as np
 import pandas as pd
 import torch
 from fastai.vision.all import IndexSplitter, Learner, noop, parent_label
+from fastcore.basics import patch
 from fastcore.parallel import parallel
+from fastcore.script import call_parse
 from fastprogress.fastprogress import progress_bar
 from scipy.optimize import minimize_scalar
 from scipy.sparse.csgraph import connected_components
 from sklearn.model_selection import StratifiedGroupKFold
-from .download import file_info, read_manifest
-from .train import dataset_files, train
+from .download import DatasetError, file_info, read_manifest
+from .train import check_recipe, check_trainable, dataset_files, train
 
 # %% auto #0
 __all__ = ['photo_groups', 'cv_splits', 'fold_logits', 'CrossValidation', 'cross_validate', 'fit_temperature',
-           'calibration_error']
+           'calibration_error', 'duckling_mirror_cv']
 
 # %% ../nbs/02a_evaluate.ipynb #930f399a
 def photo_groups(
@@ -174,3 +177,48 @@ def calibration_error(
     conf, right = p.max(1), p.argmax(1) == np.tile(targets, len(p) // len(targets))
     b = np.minimum((conf * bins).astype(int), bins - 1)
     return float(sum(abs(conf[b == i].mean() - right[b == i].mean()) * (b == i).mean() for i in range(bins) if (b == i).any()))
+
+# %% ../nbs/02a_evaluate.ipynb #1a254d4c
+@patch
+def save(self: CrossValidation,
+         fname: Path,  # the file (`.npz`)
+        ) -> Path:
+    "Save the cross-validation's arrays, for `CrossValidation.load`"
+    with open(fname, 'wb') as f:  # `np.savez` would add '.npz' to a name without it
+        np.savez(f, files=np.array([str(o) for o in self.files]), vocab=np.array(self.vocab), targets=self.targets,
+                 logits=self.logits, folds=self.folds, secs=np.array(self.secs))
+    return Path(fname)
+
+# %% ../nbs/02a_evaluate.ipynb #52dffd20
+@patch(cls_method=True)
+def load(cls: CrossValidation,
+         fname: Path,  # a file written by `CrossValidation.save`
+        ) -> CrossValidation:
+    "The cross-validation saved in `fname`"
+    d = np.load(fname, allow_pickle=False)
+    return cls([Path(o) for o in d['files']], d['vocab'].tolist(), d['targets'], d['logits'], d['folds'], d['secs'].tolist())
+
+# %% ../nbs/02a_evaluate.ipynb #1970324f
+@call_parse
+def duckling_mirror_cv(
+    path: str = 'data/mirror',  # the dataset: one folder of pictures per label
+    folds: int = 5,  # k: each training holds back 1/k of the pictures
+    repeats: int = 1,  # deal the pictures into folds this many times (more: a steadier figure)
+    arch: str = 'efficientnet_lite0',  # a name in `ARCHS`
+    epochs: int = 5,  # epochs after the first, frozen one
+    size: int = 224,  # pictures are cropped to `size` x `size`
+    bs: int = 16,  # batch size
+    seed: int = 42,  # the same folds and trainings every run
+):
+    "Cross-validate `train`'s recipe on a dataset: honest figures, and out-of-fold predictions (`cv.npz`) to calibrate on"
+    with friendly_errors(duckling_mirror_cv, 'duckling-mirror-cv'):
+        check_recipe(arch, epochs, size, bs)
+        if folds < 2: raise UsageError(f'--folds {folds}: at least 2')
+        if repeats < 1: raise UsageError(f'--repeats {repeats}: at least 1')
+        try: counts = check_trainable(path, min_pictures=folds)
+        except DatasetError as e: raise UsageError(f'--path {path}: {e}') from None
+        print(f'Cross-validating on {sum(counts.values())} pictures in {path}: {folds * repeats} trainings, each holding back 1/{folds}')
+        cv = cross_validate(path, folds=folds, repeats=repeats, seed=seed, arch=arch, epochs=epochs, size=size, bs=bs)
+        f = cv.save(Path(path)/'cv.npz')
+        print(cv, cv.confusion(), f'Saved in {f}: `duckling-mirror-export --path {path}` calibrates the mirror on it', sep='\n')
+        return cv

@@ -6,33 +6,34 @@ Docs: https://duckling-mirror.github.io/duckling-mirror/export.html.md"""
 
 # %% ../nbs/04_export.ipynb #d35077e4
 from __future__ import annotations
+from .errors import UsageError, friendly_errors  # first: it silences a warning of fastai's imports
 import copy, json, datetime, shutil, warnings
 from importlib.metadata import version
 import numpy as np
-from collections import Counter
 from pathlib import Path
 import fastai, timm, torch
-from fastai.vision.all import Learner, Normalize, Resize, noop, parent_label
+from fastai.vision.all import Learner, Normalize, Resize
 import duckling_mirror, duckling_mirror.mirror
 from .download import write_atomic
+from fastai.learner import load_learner
+from fastcore.script import call_parse
+from .train import dataset_files, evidence
 from .evaluate import CrossValidation, fit_temperature
 
 # %% auto #0
 __all__ = ['DEFAULT_THRESHOLD', 'APP_PY', 'mirror_config', 'answers', 'calibrate_neither', 'export_onnx', 'space_card',
-           'write_space', 'calibrate', 'export_mirror']
+           'write_space', 'calibrate', 'export_mirror', 'duckling_mirror_export']
 
 # %% ../nbs/04_export.ipynb #2b3d3583
 def mirror_config(
     learn: Learner,  # a learner made by `train`
 ) -> dict:
-    "What the app needs to know to use `learn`'s model, and what it was trained on"
+    "What the app needs to know to use `learn`'s model, and the versions that made it"
     name = getattr(learn.arch, '__name__', learn.arch)
     resize = next(t for t in learn.dls.after_item.fs if isinstance(t, Resize))
     norm = next((t for t in learn.dls.after_batch.fs if isinstance(t, Normalize)), None)  # none without pretrained weights
-    counts = lambda dl: dict(sorted(Counter(parent_label(o) for o in dl.items).items()))
     return dict(arch=name, labels=list(learn.dls.vocab), size=resize.size[0],
                 mean=norm.mean.flatten().tolist() if norm else [0.] * 3, std=norm.std.flatten().tolist() if norm else [1.] * 3,
-                trained_on=dict(train=counts(learn.dls.train), valid=counts(learn.dls.valid)),
                 created=datetime.date.today().isoformat(),
                 versions=dict(duckling_mirror=duckling_mirror.__version__, fastai=fastai.__version__,
                               torch=torch.__version__, timm=timm.__version__))
@@ -104,7 +105,7 @@ def space_card(
     "The Space's README.md: its front matter, and what the mirror knows and how well"
     labels = [l for l in cfg['labels'] if l != 'neither']
     ev, nei = cfg.get('cross_validated'), cfg['neither']
-    if ev: how = (f"Measured by {ev['folds']}-fold cross-validation, repeated {ev['repeats']} times, over its {ev['pictures']} pictures "
+    if ev: how = (f"Measured by {ev['folds']}-fold cross-validation" + (f", repeated {ev['repeats']} times," if ev['repeats'] > 1 else '') + f" over its {ev['pictures']} pictures "
                   f"(each tested by a model that never saw it): error {ev['error']:.1%} ± {ev['error_sd']:.1%}; recall "
                   + ', '.join(f'{k} {v:.0%}' for k, v in ev['recall'].items())
                   + (f"; *neither* recall {ev['neither_recall']:.0%}, real pictures answered *neither* {ev['false_neither']:.0%}"
@@ -197,19 +198,47 @@ def export_mirror(
     "Write `learn`'s model to `dest/model.onnx`, how to use it and how good it is to `dest/mirror.json`, and the Space around them"
     dest, vocab = Path(dest), list(learn.dls.vocab)
     dest.mkdir(parents=True, exist_ok=True)
+    ev = evidence(learn)  # one pass over the validation pictures, or what `save_learner` kept of it
     if cv is not None:
         if cv.vocab != vocab: raise ValueError(f'The cross-validation has labels {cv.vocab}, the model {vocab}')
         cal = calibrate(cv.logits, cv.targets, vocab, max_false_neither)
         source = f'out-of-fold predictions of a {cv.logits.shape[0]} x {len(cv.secs) // cv.logits.shape[0]}-fold cross-validation over {len(cv.files)} pictures'
     else:
-        with learn.no_bar(), learn.no_logging(): logits, targets = learn.get_preds(dl=learn.dls.valid, act=noop) if len(learn.dls.valid_ds) else (torch.zeros(0, len(vocab)), torch.zeros(0))
-        cal = calibrate(logits.numpy(), targets.numpy().astype(int), vocab, max_false_neither)
+        logits, targets = ev['logits'], ev['targets']
+        cal = calibrate(logits, targets, vocab, max_false_neither)
         source = f'the {len(targets)} validation pictures'
-        error = float((logits.argmax(1) != targets).float().mean()) if len(targets) else None
+        error = float((logits.argmax(1) != targets).mean()) if len(targets) else None
     if threshold is not None: cal['neither'].update(threshold=threshold, calibrated=False, why='set by hand')
     cal['neither']['calibrated_on'] = source
-    ev = cv.summary(cal['temperature'], cal['neither']['threshold']) if cv is not None else dict(validation_error=error)
-    cfg = {**mirror_config(learn), **cal, ('cross_validated' if cv is not None else 'validated'): ev}
+    figures = cv.summary(cal['temperature'], cal['neither']['threshold']) if cv is not None else dict(validation_error=error)
+    cfg = {**mirror_config(learn), 'trained_on': ev['trained_on'], **cal, ('cross_validated' if cv is not None else 'validated'): figures}
     export_onnx(learn.model, cfg['size'], dest/'model.onnx')
     write_atomic(dest/'mirror.json', json.dumps(cfg, indent=2) + '\n')
     return write_space(dest)
+
+# %% ../nbs/04_export.ipynb #e851bad8
+@call_parse
+def duckling_mirror_export(
+    path: str = 'data/mirror',  # the dataset `duckling-mirror-train` trained on (its `learner.pkl`, and `cv.npz` if any)
+    app: str = 'app',  # where the app goes
+    threshold: float = None,  # below this confidence the mirror answers 'neither' (default: calibrated)
+):
+    "Export the trained learner for the app: `model.onnx`, `mirror.json` and the Space around them"
+    with friendly_errors(duckling_mirror_export, 'duckling-mirror-export'):
+        path = Path(path)
+        if not (path/'learner.pkl').exists():
+            raise UsageError(f'--path {path}: no trained learner (learner.pkl) there; train one first: duckling-mirror-train --path {path}')
+        if threshold is not None and not 0 <= threshold <= 1: raise UsageError(f'--threshold {threshold}: a probability, from 0 to 1')
+        learn = load_learner(path/'learner.pkl')
+        cv = CrossValidation.load(path/'cv.npz') if (path/'cv.npz').exists() else None
+        same = lambda a, b: [Path(f).parts[-2:] for f in a] == [Path(f).parts[-2:] for f in b]  # label/name: wherever it ran from
+        if cv is not None and (not same(cv.files, dataset_files(path)) or cv.vocab != list(learn.dls.vocab)):
+            print(f'{path/"cv.npz"} is not used: the dataset has changed since it was made (run duckling-mirror-cv again)')
+            cv = None
+        out = export_mirror(learn, app, cv=cv, threshold=threshold)
+        cfg = json.loads((out/'mirror.json').read_text())
+        n = cfg['neither']
+        print(f"Calibrated on {n['calibrated_on']}: temperature {cfg['temperature']}, 'neither' below {n['threshold']:.2f}"
+              + ('' if n['calibrated'] else f" ({n['why']})"))
+        print(f'The mirror is in {out}/, ready for a Space: try it with `duckling-mirror-serve --app {out}`')
+        return out

@@ -6,16 +6,18 @@ Docs: https://duckling-mirror.github.io/duckling-mirror/interpret.html.md"""
 
 # %% ../nbs/03_interpret.ipynb #56f8c3e6
 from __future__ import annotations
+from .errors import MirrorError, UsageError, friendly_errors  # first: it silences a warning of fastai's imports
 import json, os, uuid
 from pathlib import Path
 import pandas as pd
 from functools import partial
 from fastai.vision.all import ClassificationInterpretation, Learner
 from fastai.vision.widgets import ImageClassifierCleaner
+from fastcore.script import call_parse
 from .download import Status, check_label, now, read_manifest, sha256, trainable, write_manifest
 
 # %% auto #0
-__all__ = ['top_losses_table', 'Cleaner', 'dataset_file', 'apply_cleaning', 'undo_cleaning']
+__all__ = ['top_losses_table', 'Cleaner', 'dataset_file', 'apply_cleaning', 'undo_cleaning', 'duckling_mirror_undo']
 
 # %% ../nbs/03_interpret.ipynb #e2414c78
 def top_losses_table(
@@ -169,3 +171,20 @@ def undo_cleaning(
             _journal_add(path, dict(id=e['id'], action='undo', time=now()))
     finally: write_manifest(df, path)
     return todo
+
+# %% ../nbs/03_interpret.ipynb #3d7fe9a6
+@call_parse
+def duckling_mirror_undo(
+    path: str = 'data/mirror',  # the dataset folder
+    n: int = None,  # how many of the last cleaning actions to undo (default: all)
+):
+    "Undo the last cleaning actions on a dataset: the files go back where they were, and the manifest says so"
+    with friendly_errors(duckling_mirror_undo, 'duckling-mirror-undo'):
+        if not (Path(path)/'manifest.csv').exists():
+            raise UsageError(f'--path {path}: no dataset there (no manifest.csv)')
+        if n is not None and n < 1: raise UsageError(f'--n {n}: must be at least 1')
+        try: done = undo_cleaning(path, n)
+        except (FileNotFoundError, FileExistsError) as e: raise MirrorError(str(e)) from None
+        for e in done: print(f"undone: {e['action']} of {e['file']}" + (f" (to {e['label']})" if e.get('label') else ''))
+        print(f'{len(done)} cleaning actions undone' if done else 'Nothing to undo')
+        return done

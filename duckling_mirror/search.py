@@ -8,6 +8,7 @@ Docs: https://duckling-mirror.github.io/duckling-mirror/search.html.md"""
 from __future__ import annotations
 import socket, time
 from typing import Callable, NamedTuple
+from .errors import MirrorError
 
 # %% auto #0
 __all__ = ['DEFAULT_TERMS', 'SearchTerm', 'SearchError', 'NoConnection', 'RateLimited', 'NoResults', 'can_reach', 'search_error',
@@ -28,15 +29,15 @@ DEFAULT_TERMS = [
 ]
 
 # %% ../nbs/00_search.ipynb #f7db1055
-class SearchError(Exception):
+class SearchError(MirrorError):
     "An image search that failed, with a message that says what to do about it"
 
-# %% ../nbs/00_search.ipynb #690ba0da
+# %% ../nbs/00_search.ipynb #93f02666
 class NoConnection(SearchError): "The image search could not be reached: no internet, or no DNS"
 class RateLimited(SearchError): "DuckDuckGo refused to search for this machine for now"
 class NoResults(SearchError): "The image search found nothing for these words"
 
-# %% ../nbs/00_search.ipynb #d74d5130
+# %% ../nbs/00_search.ipynb #d2910e44
 def can_reach(
     host: str = 'duckduckgo.com',  # a host name
     port: int = 443,  # a TCP port
@@ -47,7 +48,7 @@ def can_reach(
     except OSError: return False
     return True
 
-# %% ../nbs/00_search.ipynb #7ba9ffed
+# %% ../nbs/00_search.ipynb #4800b50c
 def search_error(
     query: str,  # the search that failed
     err: Exception,  # what ddgs raised

@@ -6,24 +6,28 @@ Docs: https://duckling-mirror.github.io/duckling-mirror/train.html.md"""
 
 # %% ../nbs/02_train.ipynb #4ef021df
 from __future__ import annotations
-import atexit, tempfile
+import atexit, tempfile, warnings
+import fastai
 from collections import Counter
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import Callable
+from typing import Callable, NamedTuple
 from urllib.error import URLError
+from .errors import MirrorError, UsageError, friendly_errors  # first: it silences a warning of fastai's imports
 import torch, timm
 from torch import nn
 from fastai.vision.all import (DataBlock, DataLoaders, ImageBlock, CategoryBlock, Learner, get_image_files, parent_label,
     RandomSplitter, Resize, aug_transforms, vision_learner, error_rate, set_seed, default_split, model_meta, resnet18,
-    resnet34, resnet50, L, CrossEntropyLossFlat, LongTensor, num_distrib)
+    resnet34, resnet50, L, CrossEntropyLossFlat, LongTensor, num_distrib, noop)
 from fastai.distributed import DistributedDL, teardown_distrib
 from fastcore.basics import patch
+from fastcore.script import call_parse
 from .download import DatasetError, read_manifest, trainable
 
 # %% auto #0
-__all__ = ['ARCHS', 'LRS', 'dataset_files', 'check_trainable', 'image_dls', 'efficientnet_lite0', 'get_arch', 'class_weights',
-           'WeightsUnavailable', 'train', 'distributed']
+__all__ = ['ARCHS', 'dataset_files', 'check_trainable', 'image_dls', 'efficientnet_lite0', 'Arch', 'get_arch', 'class_weights',
+           'WeightsUnavailable', 'train', 'distributed', 'evidence', 'save_learner', 'check_recipe',
+           'duckling_mirror_train']
 
 # %% ../nbs/02_train.ipynb #c74a701a
 def dataset_files(
@@ -34,7 +38,7 @@ def dataset_files(
     if not (path/'manifest.csv').exists(): return get_image_files(path)
     return L(path/f for f in trainable(read_manifest(path)).file)
 
-# %% ../nbs/02_train.ipynb #0b2b3c75
+# %% ../nbs/02_train.ipynb #1069206f
 def check_trainable(
     path: Path,  # a dataset folder
     min_pictures: int = 2,  # pictures each label needs at least
@@ -81,20 +85,28 @@ def efficientnet_lite0(
         m.load_state_dict(dict(zip(m.state_dict(), sd.values())))
     return m
 
-model_meta[efficientnet_lite0] = dict(cut=-2, split=default_split, stats=([0.5] * 3, [0.5] * 3))
+# %% ../nbs/02_train.ipynb #d745eb0b
+class Arch(NamedTuple):
+    "An architecture the mirror can fine-tune: how fastai makes it, and its default learning rate"
+    model: Callable | str  # a function that makes the network (torchvision's, `efficientnet_lite0`), or a timm model name
+    lr: float = 2e-3  # base learning rate: fastai's default, unless a measurement chose another (see *Defaults, measured*)
+    meta: dict | None = None  # fastai's `model_meta` (`cut`, `split`, `stats`) for a model fastai does not know
 
 # %% ../nbs/02_train.ipynb #48fc6db3
-ARCHS = dict(efficientnet_lite0=efficientnet_lite0, resnet18=resnet18, resnet34=resnet34, resnet50=resnet50)
+ARCHS = dict(
+    efficientnet_lite0=Arch(efficientnet_lite0, lr=1e-2, meta=dict(cut=-2, split=default_split, stats=([0.5] * 3, [0.5] * 3))),
+    resnet18=Arch(resnet18), resnet34=Arch(resnet34), resnet50=Arch(resnet50),
+)
 
 # %% ../nbs/02_train.ipynb #ab910918
 def get_arch(
-    arch: str | Callable,  # an arch function, a name in `ARCHS`, or a timm model name
-) -> str | Callable:
-    "The fastai arch for `arch`"
-    return ARCHS.get(arch, arch) if isinstance(arch, str) else arch
-
-# %% ../nbs/02_train.ipynb #008c01d8
-LRS = dict(efficientnet_lite0=1e-2)
+    arch: str | Callable,  # a name in `ARCHS`, a timm model name, or a function that makes a model
+) -> Arch:
+    "The `Arch` for `arch`, its `model_meta` registered with fastai"
+    a = ARCHS.get(arch) if isinstance(arch, str) else next((o for o in ARCHS.values() if o.model is arch), None)
+    a = a or Arch(arch)
+    if a.meta: model_meta[a.model] = a.meta
+    return a
 
 # %% ../nbs/02_train.ipynb #48f59a68
 def class_weights(
@@ -106,8 +118,8 @@ def class_weights(
     w = (counts.sum() / (len(counts) * counts.clamp(min=1))) ** power
     return w * counts.sum() / (w * counts).sum()
 
-# %% ../nbs/02_train.ipynb #159f3456
-class WeightsUnavailable(RuntimeError): "ImageNet weights that could not be downloaded"
+# %% ../nbs/02_train.ipynb #6cbbca2a
+class WeightsUnavailable(MirrorError, RuntimeError): "ImageNet weights that could not be downloaded"
 
 # %% ../nbs/02_train.ipynb #8b533b6c
 def train(
@@ -116,12 +128,13 @@ def train(
     epochs: int = 5,  # epochs after the first, frozen one
     size: int = 224,  # pictures are cropped to `size` x `size`
     bs: int = 16,  # batch size
-    lr: float | str | None = None,  # base learning rate; None: `LRS` for the arch, else fastai's 2e-3; 'find': `lr_find`'s valley
+    lr: float | str | None = None,  # base learning rate; None: the arch's (`ARCHS`); 'find': `lr_find`'s valley
     seed: int = 42,  # same split, same start, same result
     balance: float = 0.5,  # weigh classes by `class_weights(power=balance)`; 0: not at all
     label_smoothing: float = 0.,  # share of each target spread over the other labels
     aug: bool = True,  # vary the training pictures with `aug_transforms()`
     freeze_epochs: int = 1,  # epochs of the new head alone, before the whole network
+    pretrained: bool = True,  # start from the ImageNet weights (False: random ones, for quick checks)
     quiet: bool = False,  # no progress bars, no table of losses
     **kwargs,  # passed to `image_dls` (`valid_pct`, `splitter`, `num_workers`)
 ) -> Learner:
@@ -130,11 +143,12 @@ def train(
     set_seed(seed, reproducible=True)
     dls = image_dls(path, size=size, bs=bs, seed=seed, aug=aug, **kwargs)
     loss = CrossEntropyLossFlat(weight=class_weights(dls, balance) if balance else None, label_smoothing=label_smoothing)
-    try: learn = vision_learner(dls, get_arch(arch), loss_func=loss, metrics=error_rate)
+    a = get_arch(arch)
+    try: learn = vision_learner(dls, a.model, loss_func=loss, metrics=error_rate, pretrained=pretrained)
     except (URLError, OSError) as e:
         raise WeightsUnavailable(f"The ImageNet weights of {arch!r} could not be downloaded ({e}). Connect to the internet, or "
                            "use arch='efficientnet_lite0', whose weights come with pip.") from e
-    lr = lr or LRS.get(getattr(learn.arch, '__name__', arch), 2e-3)
+    lr = lr or a.lr
     if lr == 'find':  # lr_find saves the model to put it back: in a folder of its own, not the dataset's
         with tempfile.TemporaryDirectory() as d, learn.no_bar(), learn.no_logging():
             learn.model_dir, model_dir = d, learn.model_dir
@@ -145,12 +159,15 @@ def train(
     return learn
 
 # %% ../nbs/02_train.ipynb #4ec04db2
-@patch
-def _broadcast(self: DistributedDL, t, rank):
-    "Broadcast `t` from `rank`: on the GPU for NCCL (as fastai does), on the CPU for gloo, so CPU processes can train too"
-    t = LongTensor(t).cuda() if torch.distributed.get_backend() == 'nccl' else LongTensor(t)
-    torch.distributed.broadcast(t, rank)
-    return t.cpu().tolist()
+if fastai.__version__.startswith('2.8.'):  # fastai 2.8's `DistributedDL._broadcast`: https://github.com/fastai/fastai/blob/2.8.x/fastai/distributed.py
+    @patch
+    def _broadcast(self: DistributedDL, t, rank):
+        "Broadcast `t` from `rank`: on the GPU for NCCL (as fastai does), on the CPU for gloo, so CPU processes can train too"
+        t = LongTensor(t).cuda() if torch.distributed.get_backend() == 'nccl' else LongTensor(t)
+        torch.distributed.broadcast(t, rank)
+        return t.cpu().tolist()
+else: warnings.warn(f'duckling_mirror: its CPU fix of DistributedDL._broadcast was written for fastai 2.8 and is not applied to '
+                    f'fastai {fastai.__version__}; check that distributed training on CPUs still works (tests/test_distributed.py)')
 
 # %% ../nbs/02_train.ipynb #89ec6c1b
 def distributed(
@@ -161,3 +178,71 @@ def distributed(
     atexit.register(teardown_distrib)  # a process group left open makes the process abort at exit
     gpu = torch.cuda.is_available()
     return learn.distrib_ctx(sync_bn=gpu, cpu=not gpu)
+
+# %% ../nbs/02_train.ipynb #15c47888
+def evidence(
+    learn: Learner,  # a learner made by `train`, or loaded by `load_learner` from `save_learner`'s file
+) -> dict:
+    "What `export_mirror` needs from `learn`'s data: pictures per label trained and validated on, and the validation logits"
+    if getattr(learn, 'evidence', None) is not None: return learn.evidence
+    counts = lambda dl: dict(sorted(Counter(parent_label(o) for o in dl.items).items()))
+    if len(learn.dls.valid_ds):
+        with learn.no_bar(), learn.no_logging(): logits, targets = learn.get_preds(dl=learn.dls.valid, act=noop)
+    else: logits, targets = torch.zeros(0, len(learn.dls.vocab)), torch.zeros(0)
+    return dict(trained_on=dict(train=counts(learn.dls.train), valid=counts(learn.dls.valid)),
+                logits=logits.numpy(), targets=targets.numpy().astype(int))
+
+# %% ../nbs/02_train.ipynb #d15594bd
+def save_learner(
+    learn: Learner,  # a learner made by `train`
+    fname: str = 'learner.pkl',  # the file, in `learn.path` (the dataset's folder)
+) -> Path:
+    "`learn.export(fname)`, with its `evidence` inside, so that `export_mirror` can use what `load_learner` reads back"
+    learn.evidence = evidence(learn)
+    try: learn.export(fname)
+    finally: del learn.evidence
+    return Path(learn.path)/fname
+
+# %% ../nbs/02_train.ipynb #5d72f6cd
+def check_recipe(
+    arch: str = 'efficientnet_lite0',  # a name in `ARCHS`
+    epochs: int = 5,  # epochs after the first, frozen one
+    size: int = 224,  # picture size
+    bs: int = 16,  # batch size
+    lr: str | float | None = None,  # a number, 'find', or None (the arch's)
+) -> float | str | None:
+    "`lr` as `train` takes it, if the recipe can work; else a `UsageError` naming the argument and what it should be"
+    if arch not in ARCHS: raise UsageError(f'--arch {arch}: unknown; choose one of {", ".join(ARCHS)}')
+    if epochs < 0: raise UsageError(f'--epochs {epochs}: must be 0 or more')
+    if size < 32: raise UsageError(f'--size {size}: must be at least 32 pixels')
+    if bs < 1: raise UsageError(f'--bs {bs}: must be at least 1')
+    if lr in (None, 'find'): return lr
+    try: lr = float(lr)
+    except ValueError: raise UsageError(f"--lr {lr}: a number, like 1e-2, or 'find'") from None
+    if lr <= 0: raise UsageError(f'--lr {lr}: must be more than 0')
+    return lr
+
+# %% ../nbs/02_train.ipynb #63428aa8
+@call_parse
+def duckling_mirror_train(
+    path: str = 'data/mirror',  # the dataset: one folder of pictures per label
+    arch: str = 'efficientnet_lite0',  # a name in `ARCHS`: efficientnet_lite0 (weights come with pip), resnet18, ...
+    epochs: int = 5,  # epochs after the first, frozen one
+    size: int = 224,  # pictures are cropped to `size` x `size`
+    bs: int = 16,  # batch size
+    lr: str = None,  # base learning rate (default: the arch's, from `ARCHS`), or 'find' for `lr_find`'s
+    valid_pct: float = 0.2,  # share of the pictures held back to validate on (0: train on all)
+    seed: int = 42,  # same split, same start, same result
+):
+    "Fine-tune an ImageNet model on a dataset and save the learner (`learner.pkl` in the dataset) for `duckling-mirror-export`"
+    with friendly_errors(duckling_mirror_train, 'duckling-mirror-train'):
+        lr = check_recipe(arch, epochs, size, bs, lr)
+        if not 0 <= valid_pct < 1: raise UsageError(f'--valid-pct {valid_pct}: must be at least 0 and less than 1')
+        try: counts = check_trainable(path)
+        except DatasetError as e: raise UsageError(f'--path {path}: {e}') from None
+        print(f'Training {arch} on {sum(counts.values())} pictures in {path}: ' + ', '.join(f'{n} {k}' for k, n in counts.items()))
+        learn = train(path, arch=arch, epochs=epochs, size=size, bs=bs, lr=lr, seed=seed, valid_pct=valid_pct)
+        f = save_learner(learn)
+        if valid_pct: print(f'Error rate on the {len(learn.dls.valid_ds)} validation pictures: {learn.validate()[1]:.1%}')
+        print(f'The learner is in {f}: export it for the app with `duckling-mirror-export --path {path}`')
+        return learn

@@ -249,6 +249,6 @@ def test_bad_arguments_get_one_line_and_exit_code_2_before_any_work(tmp_path, ar
     assert not (tmp_path/'data').exists()
 
 def test_unexpected_errors_keep_their_traceback(tmp_path):
-    patch = "import duckling_mirror.cli as c\ndef boom(*a, **k): raise ZeroDivisionError('a bug')\nc.build_dataset = boom\n"
+    patch = "import duckling_mirror.cli as c\ndef boom(*a, **k): raise ZeroDivisionError('a bug')\nc.duckling_mirror_dataset = boom\n"
     out = run_cli(tmp_path, '--images', folder(tmp_path, 'duck', 'swan'), '--dest', tmp_path/'data', patch=patch)
     assert out.returncode == 1 and 'Traceback' in out.stderr and 'ZeroDivisionError' in out.stderr

@@ -16,13 +16,20 @@ def _copy_repo(dest: Path) -> Path:
 def _tree(d: Path, pat: str) -> dict:
     return {str(p.relative_to(d)): p.read_text() for p in sorted(d.glob(pat))}
 
-def test_library_and_app_match_notebooks(tmp_path):
+def test_library_matches_notebooks(tmp_path):
     repo = _copy_repo(tmp_path/'repo')
-    bin_ = Path(sys.executable).parent
-    subprocess.run([bin_/'nbdev-export'], cwd=repo, check=True)
-    subprocess.run([sys.executable, '-c', "from nbdev.export import nb_export; nb_export('05_app.ipynb', '../app')"], cwd=repo/'nbs', check=True)
+    subprocess.run([Path(sys.executable).parent/'nbdev-export'], cwd=repo, check=True)
     assert _tree(repo, 'duckling_mirror/*.py') == _tree(ROOT, 'duckling_mirror/*.py'), 'duckling_mirror/ is stale: run nbdev-export'
-    assert (repo/'app'/'app.py').read_text() == (ROOT/'app'/'app.py').read_text(), 'app/app.py is stale: run nbs/05_app.ipynb'
+
+def test_app_is_what_export_writes(tmp_path):
+    "app/'s code, requirements and card are what `write_space` writes for its mirror.json: nothing in it is kept by hand"
+    from duckling_mirror.export import write_space
+    app = tmp_path/'app'
+    app.mkdir()
+    shutil.copy(ROOT/'app'/'mirror.json', app/'mirror.json')
+    write_space(app)
+    for f in ('mirror.py', 'app.py', 'requirements.txt', 'README.md', '.gitattributes'):
+        assert (app/f).read_text() == (ROOT/'app'/f).read_text(), f'app/{f} is stale: export the mirror again (or write_space("app"))'
 
 def test_notebooks_are_clean(tmp_path):
     repo = _copy_repo(tmp_path/'repo')
@@ -33,3 +40,15 @@ def test_readme_matches_index():
     sys.path.insert(0, str(ROOT/'tools'))
     from readme import render
     assert (ROOT/'README.md').read_text() == render(), 'README.md is stale: run `python tools/readme.py`'
+
+def test_every_notebook_opens_on_colab():
+    "Each notebook's first cell installs the project on Colab and is skipped by nbdev-test; the README has its badge"
+    import json, tomllib
+    readme = (ROOT/'README.md').read_text()
+    assert 'colab' in tomllib.loads((ROOT/'pyproject.toml').read_text())['tool']['nbdev']['tst_flags'].split()
+    for nb in sorted((ROOT/'nbs').glob('*.ipynb')):
+        first = ''.join(json.loads(nb.read_text())['cells'][0]['source'])
+        assert first.startswith('#| colab\n') and "'google.colab' in sys.modules" in first, nb.name
+        assert 'git clone' in first and 'pip install -q -e' in first, nb.name
+        if nb.stem != 'index':
+            assert f'colab.research.google.com/github/duckling-mirror/duckling-mirror/blob/main/nbs/{nb.name}' in readme, nb.name

@@ -7,12 +7,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 def render(nb: Path = ROOT/'nbs'/'index.ipynb') -> str:
-    "The markdown of `nb`: markdown cells as they are, code cells (but `#| hide` ones) as python blocks, text outputs"
+    "The markdown of `nb`: markdown cells as they are, code cells (but `#| hide` and `#| colab` ones) as python blocks, text outputs"
     out = []
     for c in json.loads(Path(nb).read_text())['cells']:
         src = ''.join(c['source']).strip()
         if c['cell_type'] == 'markdown': out.append(src)
-        elif c['cell_type'] == 'code' and not any(l.replace(' ', '') == '#|hide' for l in src.splitlines()):
+        elif c['cell_type'] == 'code' and not any(l.replace(' ', '') in ('#|hide', '#|colab') for l in src.splitlines()):
             code = '\n'.join(l for l in src.splitlines() if not l.startswith('#|')).strip()
             if code: out.append(f'```python\n{code}\n```')
             text = ''.join(''.join(o.get('text', '')) for o in c.get('outputs', []) if o.get('output_type') == 'stream')

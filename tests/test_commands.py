@@ -1,0 +1,134 @@
+"Each step's command, run as a user runs it (its console script, its own process), offline, on the fixture photos."
+import json, os, shutil, subprocess, sys, time, tomllib
+from pathlib import Path
+import pytest
+from conftest import free_port
+from duckling_mirror.testing import FakeHub, sample_photos
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPTS = tomllib.loads((ROOT/'pyproject.toml').read_text())['project']['scripts']
+ENV = {**os.environ, 'GRADIO_ANALYTICS_ENABLED': 'False', 'PYTHONWARNINGS': 'ignore::DeprecationWarning'}
+
+def run(cmd: str, *args, env: dict = None, timeout: float = 600) -> subprocess.CompletedProcess:
+    "Run the console script `cmd` with `args`; its exit code and output"
+    exe = Path(sys.executable).parent/cmd
+    assert exe.exists(), f'{cmd} is not installed: pip install -e .'
+    return subprocess.run([exe, *map(str, args)], capture_output=True, text=True, env=env or ENV, timeout=timeout)
+
+def ok(out: subprocess.CompletedProcess) -> str:
+    assert out.returncode == 0, out.stderr[-3000:]
+    return out.stdout
+
+@pytest.fixture(scope='module')
+def photos(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp('photos')
+    for c in ('duck', 'swan'): shutil.copytree(sample_photos()/c, d/c)
+    return d
+
+@pytest.fixture(scope='module')
+def steps(photos, tmp_path_factory) -> dict:
+    "The steps one after the other, as a learner would run them: what each printed, and where things went"
+    t = tmp_path_factory.mktemp('steps')
+    data, app = t/'data', t/'app'
+    res = dict(data=data, app=app)
+    res['dataset'] = ok(run('duckling-mirror-dataset', '--images', photos, '--dest', data))
+    res['check'] = ok(run('duckling-mirror-check', '--path', data))
+    res['train'] = ok(run('duckling-mirror-train', '--path', data, '--epochs', 0, '--size', 64))
+    res['cv'] = ok(run('duckling-mirror-cv', '--path', data, '--folds', 2, '--epochs', 0, '--size', 64))
+    res['export'] = ok(run('duckling-mirror-export', '--path', data, '--app', app))
+    return res
+
+def test_every_command_is_listed_and_answers_help():
+    assert set(SCRIPTS) == {'duckling-mirror', 'duckling-mirror-dataset', 'duckling-mirror-check', 'duckling-mirror-train',
+                            'duckling-mirror-cv', 'duckling-mirror-undo', 'duckling-mirror-export', 'duckling-mirror-serve',
+                            'duckling-mirror-push'}
+    for cmd in SCRIPTS:
+        out = ok(run(cmd, '--help'))
+        assert out.startswith('usage: ') and len(out.splitlines()) > 3, (cmd, out)
+    assert 'one folder of pictures per label' in ok(run('duckling-mirror-train', '--help'))  # its docments
+
+def test_dataset_and_check(steps, photos):
+    assert 'duck: 30 ok' in steps['dataset'] and 'swan: 30 ok' in steps['dataset']
+    assert 'the files and the manifest agree' in steps['check']
+    again = ok(run('duckling-mirror-dataset', '--images', photos, '--dest', steps['data']))  # resumes: the same dataset
+    assert 'duck: 30 ok' in again
+
+def test_check_finds_a_stray_file(steps, tmp_path):
+    d = shutil.copytree(steps['data'], tmp_path/'data')
+    (d/'duck'/'stray.jpg').write_bytes(b'x')
+    out = run('duckling-mirror-check', '--path', d)
+    assert out.returncode == 1 and 'duck/stray.jpg: on disk but not in the manifest' in out.stdout, out
+
+def test_train_cv_export(steps):
+    assert 'Training efficientnet_lite0 on 60 pictures' in steps['train'] and (steps['data']/'learner.pkl').exists()
+    assert 'Error rate on the 12 validation pictures' in steps['train']
+    assert '2 trainings (2 folds x 1 repeats) over 60 pictures' in steps['cv'] and (steps['data']/'cv.npz').exists()
+    cfg = json.loads((steps['app']/'mirror.json').read_text())
+    assert 'cross-validation over 60 pictures' in cfg['neither']['calibrated_on'], cfg['neither']
+    assert cfg['cross_validated']['folds'] == 2 and cfg['labels'] == ['duck', 'swan']
+    assert {'model.onnx', 'app.py', 'mirror.py', 'requirements.txt', 'README.md'} <= {f.name for f in steps['app'].iterdir()}
+    assert 'duckling-mirror-serve --app' in steps['export']
+
+def test_undo(steps, tmp_path):
+    from duckling_mirror.interpret import apply_cleaning
+    from duckling_mirror.download import read_manifest
+    d = shutil.copytree(steps['data'], tmp_path/'data')
+    before = read_manifest(d)
+    assert 'Nothing to undo' in ok(run('duckling-mirror-undo', '--path', d))
+    apply_cleaning(d, delete=['duck/' + sorted(os.listdir(d/'duck'))[0]], relabel={'swan/' + sorted(os.listdir(d/'swan'))[0]: 'duck'})
+    out = ok(run('duckling-mirror-undo', '--path', d, '--n', 1))
+    assert '1 cleaning actions undone' in out
+    assert '1 cleaning actions undone' in ok(run('duckling-mirror-undo', '--path', d))
+    assert read_manifest(d).equals(before)
+
+def test_serve_answers_a_photo(steps):
+    from gradio_client import Client, handle_file
+    port = free_port()
+    proc = subprocess.Popen([Path(sys.executable).parent/'duckling-mirror-serve', '--app', steps['app'], '--port', str(port)],
+                            env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        for _ in range(240):
+            assert proc.poll() is None, proc.stdout.read()
+            try: client = Client(f'http://127.0.0.1:{port}/', verbose=False); break
+            except Exception: time.sleep(0.5)
+        else: raise TimeoutError('duckling-mirror-serve did not start in 2 minutes')
+        res, text = client.predict(handle_file(str(sample_photos()/'swan'/'swan_001.jpg')), api_name='/predict')
+        assert {c['label'] for c in res['confidences']} <= {'duck', 'swan', 'neither'}, res
+    finally: proc.kill()
+
+def test_push_to_a_fake_hub(steps):
+    with FakeHub(tokens={'hf_alice': 'alice'}, repos={'alice/taken': 'model'}) as hub:
+        env = {**{k: v for k, v in ENV.items() if k != 'HF_TOKEN'}, 'HF_ENDPOINT': hub.url, 'HF_HUB_DISABLE_XET': '1',
+               'HF_HOME': str(steps['data'].parent/'hf')}
+        out = ok(run('duckling-mirror-push', 'mirror', '--app', steps['app'], '--token', 'hf_alice', env=env))
+        assert f'{hub.url}/spaces/alice/mirror' in out
+        assert hub.repos['alice/mirror']['sdk'] == 'gradio'
+        assert hub.files['alice/mirror']['model.onnx'] == (steps['app']/'model.onnx').read_bytes()
+        app, data = steps['app'], steps['data']
+        for args, words in [(['x', '--app', app, '--token', 'hf_wrong'], 'does not accept this token'),
+                            (['x', '--app', app], 'No Hugging Face token'),
+                            (['alice/taken', '--app', app, '--token', 'hf_alice'], 'already taken by a model repository'),
+                            (['bob/x', '--app', app, '--token', 'hf_alice'], 'cannot create a Space under'),
+                            (['x', '--app', data, '--token', 'hf_alice'], 'is not an exported mirror')]:
+            out = run('duckling-mirror-push', *args, env=env)
+            assert out.returncode in (1, 2) and words in out.stderr and 'Traceback' not in out.stderr, (args, out.stderr)
+        assert set(hub.repos) == {'alice/taken', 'alice/mirror'}
+
+@pytest.mark.parametrize('cmd,args,words', [
+    ('duckling-mirror-dataset', ['--images', '/nonexistent'], 'no such folder'),
+    ('duckling-mirror-dataset', ['--n', '0'], '--n 0: must be at least 1'),
+    ('duckling-mirror-check', ['--path', '/nonexistent'], 'no dataset there'),
+    ('duckling-mirror-train', ['--path', '/nonexistent'], 'no dataset'),
+    ('duckling-mirror-train', ['--lr', 'fast'], "--lr fast: a number"),
+    ('duckling-mirror-cv', ['--folds', '1'], '--folds 1: at least 2'),
+    ('duckling-mirror-export', ['--path', '/nonexistent'], 'no trained learner'),
+    ('duckling-mirror-undo', ['--path', '/nonexistent'], 'no dataset there'),
+    ('duckling-mirror-serve', ['--app', '/nonexistent'], 'no mirror here'),
+    ('duckling-mirror-push', ['x', '--app', '/nonexistent'], 'is not an exported mirror'),
+    ('duckling-mirror-train', ['--epochs', 'many'], 'invalid int value'),  # argparse's own check, also exit code 2
+])
+def test_bad_arguments_get_one_line_and_exit_code_2(cmd, args, words):
+    out = run(cmd, *args)
+    assert out.returncode == 2, (out.returncode, out.stderr[-2000:])
+    assert words in out.stderr and 'Traceback' not in out.stderr, out.stderr
+    if 'invalid' not in words: assert len(out.stderr.strip().splitlines()) == 1, out.stderr
