@@ -1,5 +1,5 @@
-"`app/` is a Hugging Face Space as it is: front matter, requirements, every file the app opens, and the app itself run
-as a Space runs it, in an environment with nothing but its own requirements."
+"""`app/` is a Hugging Face Space as it is: front matter, requirements, every file the app opens, and the app itself run
+as a Space runs it, in an environment with nothing but its own requirements."""
 import ast, os, re, shutil, subprocess, sys, time
 from pathlib import Path
 import pytest, yaml
