@@ -8,7 +8,7 @@ Docs: https://duckling-mirror.github.io/duckling-mirror/cli.html.md"""
 from __future__ import annotations
 from pathlib import Path
 from fastcore.script import call_parse
-from .errors import UsageError, friendly_errors
+from .errors import UsageError, check_writable, friendly_errors
 from .download import duckling_mirror_dataset
 from .train import check_recipe, check_trainable, train
 from .evaluate import cross_validate
@@ -33,8 +33,11 @@ def duckling_mirror(
     with friendly_errors(duckling_mirror):
         check_recipe(arch, epochs, size)
         if cv == 1 or cv < 0: raise UsageError(f'--cv {cv}: 0 (no cross-validation) or at least 2 folds')
+        check_writable(app, '--app')
         duckling_mirror_dataset(dest=dest, images=images, n=n)
-        check_trainable(dest)
+        counts = check_trainable(dest)
+        label, fewest = min(counts.items(), key=lambda o: o[1])
+        if cv > fewest: raise UsageError(f'--cv {cv}: more folds than pictures of {label} ({fewest}); use at most {fewest}')
         kw = dict(arch=arch, epochs=epochs, size=size)
         if cv:
             print(f'Cross-validating: {cv} trainings, each holding back 1/{cv} of the pictures')

@@ -18,19 +18,19 @@ from fastcore.parallel import parallel
 from fastcore.script import call_parse, is_cli
 from fastcore.xtras import atomic_save
 from PIL import Image
-from .errors import MirrorError, UsageError, friendly_errors
+from .errors import MirrorError, UsageError, check_writable, friendly_errors
 from .search import DEFAULT_TERMS, SearchTerm, search_images
 from .mirror import FORMATS, open_image
 
 # %% auto #0
-__all__ = ['STATUSES', 'RESERVED', 'MANIFEST_COLS', 'Status', 'trainable', 'DatasetError', 'check_label', 'sha256', 'now',
-           'write_atomic', 'image_name', 'check_host', 'fetch', 'file_info', 'ingest_image', 'download_image',
+__all__ = ['STATUSES', 'RESERVED', 'UMASK', 'MANIFEST_COLS', 'Status', 'trainable', 'DatasetError', 'check_label', 'sha256',
+           'now', 'write_atomic', 'image_name', 'check_host', 'fetch', 'file_info', 'ingest_image', 'download_image',
            'mark_duplicates', 'write_manifest', 'read_manifest', 'check_dataset', 'search_file', 'saved_search',
            'summarize', 'write_card', 'search_results', 'plan_downloads', 'download_all', 'finish_dataset',
            'build_dataset', 'folder_search', 'folder_terms', 'check_images', 'duckling_mirror_dataset',
            'duckling_mirror_check']
 
-# %% ../nbs/01_download.ipynb #c2cbbbae
+# %% ../nbs/01_download.ipynb #5ad77a9d
 class Status:
     "What became of a search result: the `status` column of the manifest"
     ok, failed, broken, duplicate, conflict = 'ok', 'failed', 'broken', 'duplicate', 'conflict'  # set by downloading
@@ -38,20 +38,20 @@ class Status:
 
 STATUSES = [Status.ok, Status.failed, Status.broken, Status.duplicate, Status.conflict, Status.removed, Status.relabelled]
 
-# %% ../nbs/01_download.ipynb #eaaeada1
+# %% ../nbs/01_download.ipynb #ab5249e2
 def trainable(
     df: pd.DataFrame,  # a manifest
 ) -> pd.DataFrame:
     "The rows of the pictures that are trained on: `ok`, and `relabelled` by cleaning"
     return df[df.status.isin([Status.ok, Status.relabelled])]
 
-# %% ../nbs/01_download.ipynb #ecd0773a
+# %% ../nbs/01_download.ipynb #7d1682f5
 class DatasetError(MirrorError, ValueError): "A dataset, or a request about one, that cannot work, with what to do instead"
 
-# %% ../nbs/01_download.ipynb #7273d957
+# %% ../nbs/01_download.ipynb #286c7904
 RESERVED = ('searches', 'manifest.csv', 'README.md', 'cleaning.jsonl')
 
-# %% ../nbs/01_download.ipynb #d203ea7b
+# %% ../nbs/01_download.ipynb #30be0df5
 def check_label(
     label: str,  # a label, which names a folder of the dataset
 ) -> str:
@@ -62,19 +62,22 @@ def check_label(
                          f"(not empty, no '/' or '\\', not starting with '.', and none of {', '.join(RESERVED)})")
     return label
 
-# %% ../nbs/01_download.ipynb #4bcd400b
+# %% ../nbs/01_download.ipynb #f8cd13f1
 def sha256(
     f: Path,  # a file
 ) -> str:
     "The sha256 of the bytes in `f`, in hex"
     return hashlib.sha256(Path(f).read_bytes()).hexdigest()
 
-# %% ../nbs/01_download.ipynb #77959e90
+# %% ../nbs/01_download.ipynb #3093f21b
 def now() -> str:
     "The local time, to the second, as ISO 8601"
     return datetime.datetime.now().isoformat(timespec='seconds')
 
-# %% ../nbs/01_download.ipynb #e0a9958b
+# %% ../nbs/01_download.ipynb #33e87a92
+UMASK = os.umask(0o022); os.umask(UMASK)  # the process's file-creation mask, read once (at import, before any thread)
+
+# %% ../nbs/01_download.ipynb #4af616b3
 def write_atomic(
     f: Path,  # where the file goes
     data: str | bytes,  # its contents
@@ -83,6 +86,7 @@ def write_atomic(
     "Write `data` to `f` through a temporary file renamed into place, so that `f` is never half-written"
     kw = {} if isinstance(data, bytes) else dict(mode='w', encoding='utf-8', errors=errors, newline='')
     with atomic_save(f, prefix='.', **kw) as o: o.write(data)
+    os.chmod(f, 0o666 & ~UMASK)  # as `open` would have made it, not private like a temporary file
     return Path(f)
 
 # %% ../nbs/01_download.ipynb #186323da
@@ -90,7 +94,7 @@ def image_name(url: str) -> str:
     "A stable file name for the picture at `url`: a hash, so nothing of the URL becomes a path"
     return hashlib.sha1(url.encode('utf-8', 'surrogateescape')).hexdigest()[:16] + '.jpg'
 
-# %% ../nbs/01_download.ipynb #38ebf75e
+# %% ../nbs/01_download.ipynb #f9f90366
 def check_host(
     host: str,  # a host name or address
     port: int,  # the port to connect to
@@ -106,7 +110,7 @@ def check_host(
             raise PermissionError(f'{host} is a local or private address ({ip}): not downloaded (allow_private=True allows it)')
     return addrs[0]
 
-# %% ../nbs/01_download.ipynb #65f1202c
+# %% ../nbs/01_download.ipynb #3415b636
 class _Pinned(http.client.HTTPSConnection):
     "An HTTP(S) connection to the address `ip`, checked beforehand, rather than to whatever `host` resolves to now"
     def __init__(self, host, ip, tls, **kwargs):
@@ -116,7 +120,7 @@ class _Pinned(http.client.HTTPSConnection):
         self.sock = socket.create_connection((self.ip, self.port), self.timeout)
         if self.tls: self.sock = ssl.create_default_context().wrap_socket(self.sock, server_hostname=self.host)
 
-# %% ../nbs/01_download.ipynb #50eeb566
+# %% ../nbs/01_download.ipynb #40abff79
 def _get(url: str, timeout: float, allow_private: bool, deadline: float) -> http.client.HTTPResponse:
     "The response to a GET of `url` (an http or https URL), from a connection closed if it outlives `deadline` (a monotonic time)"
     u = urlparse(url)
@@ -252,8 +256,13 @@ def read_manifest(
     dest: Path,  # the dataset folder
 ) -> pd.DataFrame:
     "The manifest of the dataset in `dest`: every column text, but `width` and `height`"
-    df = pd.read_csv(Path(dest)/'manifest.csv', dtype=str, keep_default_na=False, encoding_errors='surrogateescape')
-    for c in ('width', 'height'): df[c] = pd.to_numeric(df[c], errors='coerce').astype('Int64')
+    f = Path(dest)/'manifest.csv'
+    try:
+        df = pd.read_csv(f, dtype=str, keep_default_na=False, encoding_errors='surrogateescape')
+        for c in ('width', 'height'): df[c] = pd.to_numeric(df[c], errors='coerce').astype('Int64')
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, KeyError, IsADirectoryError) as e:
+        raise DatasetError(f'{f} is damaged ({type(e).__name__}: {str(e)[:80]}); build the dataset again: '
+                           'duckling-mirror-dataset (or `build_dataset`) with the same searches') from None
     return df
 
 # %% ../nbs/01_download.ipynb #9b1ce178
@@ -331,7 +340,7 @@ def write_card(
              'Every picture\'s source is in `manifest.csv`. Web pictures belong to their owners.']
     return write_atomic(Path(dest)/'README.md', '\n'.join(lines) + '\n')
 
-# %% ../nbs/01_download.ipynb #08eb2744
+# %% ../nbs/01_download.ipynb #d49dc132
 def search_results(
     terms: Iterable[SearchTerm],  # what to search for, and the label of each search
     dest: Path,  # the dataset folder
@@ -342,7 +351,7 @@ def search_results(
     "Every result of every search in `terms`, in order, each with its `query` and `label`"
     return [{**r, 'query': t.query, 'label': t.label} for t in terms for r in saved_search(search, t.query, n, dest, refresh)]
 
-# %% ../nbs/01_download.ipynb #dde173b8
+# %% ../nbs/01_download.ipynb #9f270590
 def plan_downloads(
     recs: list[dict],  # search results, from `search_results`
     dest: Path,  # the dataset folder
@@ -364,7 +373,7 @@ def plan_downloads(
         plan.append(o)
     return plan
 
-# %% ../nbs/01_download.ipynb #735161d6
+# %% ../nbs/01_download.ipynb #856020a4
 def download_all(
     recs: list[dict],  # search results
     plan: list[dict | None],  # from `plan_downloads`
@@ -384,7 +393,7 @@ def download_all(
         else: df[c] = df[c].astype(object).where(df[c].notna(), '').astype(str)
     return df
 
-# %% ../nbs/01_download.ipynb #c431b3c3
+# %% ../nbs/01_download.ipynb #37c4254a
 def finish_dataset(
     df: pd.DataFrame,  # rows from `download_all`
     dest: Path,  # the dataset folder
@@ -440,7 +449,7 @@ def folder_terms(
     "One `SearchTerm` per sub-folder of `path`, labelled by its name"
     return [SearchTerm(d.name, d.name) for d in sorted(Path(path).iterdir()) if d.is_dir() and not d.name.startswith('.')]
 
-# %% ../nbs/01_download.ipynb #607a790f
+# %% ../nbs/01_download.ipynb #b5cd44cf
 def check_images(
     images: Path,  # a folder of photos, one sub-folder per label
 ) -> list[SearchTerm]:
@@ -458,27 +467,33 @@ def check_images(
         except DatasetError as e: raise UsageError(f'--images {images}: {e}') from None
     return terms
 
-# %% ../nbs/01_download.ipynb #8dc159b9
+# %% ../nbs/01_download.ipynb #5a014426
 @call_parse
 def duckling_mirror_dataset(
     dest: str = 'data/mirror',  # the dataset folder (made if needed; a second run resumes)
     images: str = None,  # a folder with one sub-folder of photos per label: use these instead of searching the web
     n: int = None,  # search results per search term (100); every photo with `--images`
     retry: bool = False,  # try failed and broken downloads again
-    refresh: bool = False,  # search again instead of using the saved searches
+    refresh: bool = False,  # search again instead of using the saved searches (a folder of `--images` is always read again)
 ):
     "Search the web (or read `--images`), download, verify and resize the pictures into a dataset with its manifest"
     with friendly_errors(duckling_mirror_dataset, 'duckling-mirror-dataset'):
         if n is not None and n < 1: raise UsageError(f'--n {n}: must be at least 1')
         if images:
             terms, search, kw = check_images(images), folder_search(images), dict(schemes=('file',))
-            if Path(dest).resolve().is_relative_to(Path(images).resolve()):
-                raise UsageError(f'--dest {dest}: inside --images {images}; the dataset goes in a folder of its own')
+            d, i = Path(dest).resolve(), Path(images).resolve()
+            if d.is_relative_to(i) or i.is_relative_to(d):
+                raise UsageError(f'--dest {dest}: inside --images {images} or around it; the dataset goes in a folder of its own')
+            refresh = True  # a folder is listed again every run, so photos added since are found
         else: terms, search, kw = DEFAULT_TERMS, search_images, {}
+        check_writable(dest, '--dest')
         print(f'Building the dataset in {dest} from ' + (images or f'{len(terms)} image searches'))
-        return build_dataset(terms, dest, n=n or (10**9 if images else 100), search=search, retry=retry, refresh=refresh, **kw)
+        df = build_dataset(terms, dest, n=n or (10**9 if images else 100), search=search, retry=retry, refresh=refresh, **kw)
+        if not len(trainable(df)):
+            raise DatasetError(f'None of the {len(df)} results could be kept as a picture: {dest}/manifest.csv says why for each')
+        return df
 
-# %% ../nbs/01_download.ipynb #56ea0296
+# %% ../nbs/01_download.ipynb #c248e4de
 @call_parse
 def duckling_mirror_check(
     path: str = 'data/mirror',  # the dataset folder

@@ -6,15 +6,16 @@ Docs: https://duckling-mirror.github.io/duckling-mirror/errors.html.md"""
 
 # %% ../nbs/00a_errors.ipynb #ba852fcb
 from __future__ import annotations
-import sys, warnings
+import errno, os, sys, warnings
+from pathlib import Path
 from contextlib import contextmanager
 from typing import Callable
 from fastcore.script import is_cli
 
 # %% auto #0
-__all__ = ['MirrorError', 'UsageError', 'friendly_errors']
+__all__ = ['MirrorError', 'UsageError', 'friendly_errors', 'check_writable']
 
-# %% ../nbs/00a_errors.ipynb #629ea95b
+# %% ../nbs/00a_errors.ipynb #565de675
 warnings.filterwarnings('ignore', '`torch.jit.script` is deprecated', FutureWarning)
 
 # %% ../nbs/00a_errors.ipynb #383a4a2c
@@ -35,3 +36,21 @@ def friendly_errors(
         if not is_cli(cmd): raise
         print(f'{prog}: {e}', file=sys.stderr)
         raise SystemExit(2 if isinstance(e, UsageError) else 1)
+    except OSError as e:  # a file or folder of the user's that cannot be written or read: not a bug
+        if not is_cli(cmd) or not e.filename or e.errno not in (errno.EACCES, errno.EPERM, errno.EROFS, errno.EEXIST,
+                                                               errno.ENOTDIR, errno.EISDIR, errno.ENOSPC, errno.EDQUOT): raise
+        print(f'{prog}: {e.filename}: {e.strerror}', file=sys.stderr)
+        raise SystemExit(1)
+
+# %% ../nbs/00a_errors.ipynb #0de4a741
+def check_writable(
+    path: Path,  # a folder the command will write to (made if needed)
+    flag: str,  # its argument, to name in the message
+) -> Path:
+    "`path`, if it is a folder that can be written, or can be made; else a `UsageError`"
+    p = Path(path).absolute()
+    if p.exists() and not p.is_dir(): raise UsageError(f'{flag} {path}: a file, not a folder')
+    there = next(a for a in (p, *p.parents) if a.exists())
+    if not there.is_dir(): raise UsageError(f'{flag} {path}: {there} is a file, not a folder')
+    if not os.access(there, os.W_OK): raise UsageError(f'{flag} {path}: {there} cannot be written to')
+    return Path(path)

@@ -6,7 +6,7 @@ Docs: https://duckling-mirror.github.io/duckling-mirror/evaluate.html.md"""
 
 # %% ../nbs/02a_evaluate.ipynb #69539e07
 from __future__ import annotations
-from .errors import UsageError, friendly_errors  # first: it silences a warning of fastai's imports
+from .errors import UsageError, check_writable, friendly_errors  # first: it silences a warning of fastai's imports
 import time
 from pathlib import Path
 from typing import Callable
@@ -178,7 +178,7 @@ def calibration_error(
     b = np.minimum((conf * bins).astype(int), bins - 1)
     return float(sum(abs(conf[b == i].mean() - right[b == i].mean()) * (b == i).mean() for i in range(bins) if (b == i).any()))
 
-# %% ../nbs/02a_evaluate.ipynb #1a254d4c
+# %% ../nbs/02a_evaluate.ipynb #9d8419be
 @patch
 def save(self: CrossValidation,
          fname: Path,  # the file (`.npz`)
@@ -189,7 +189,7 @@ def save(self: CrossValidation,
                  logits=self.logits, folds=self.folds, secs=np.array(self.secs))
     return Path(fname)
 
-# %% ../nbs/02a_evaluate.ipynb #52dffd20
+# %% ../nbs/02a_evaluate.ipynb #7b66d232
 @patch(cls_method=True)
 def load(cls: CrossValidation,
          fname: Path,  # a file written by `CrossValidation.save`
@@ -198,7 +198,7 @@ def load(cls: CrossValidation,
     d = np.load(fname, allow_pickle=False)
     return cls([Path(o) for o in d['files']], d['vocab'].tolist(), d['targets'], d['logits'], d['folds'], d['secs'].tolist())
 
-# %% ../nbs/02a_evaluate.ipynb #1970324f
+# %% ../nbs/02a_evaluate.ipynb #c1d1d05c
 @call_parse
 def duckling_mirror_cv(
     path: str = 'data/mirror',  # the dataset: one folder of pictures per label
@@ -215,8 +215,11 @@ def duckling_mirror_cv(
         check_recipe(arch, epochs, size, bs)
         if folds < 2: raise UsageError(f'--folds {folds}: at least 2')
         if repeats < 1: raise UsageError(f'--repeats {repeats}: at least 1')
-        try: counts = check_trainable(path, min_pictures=folds)
+        try: counts = check_trainable(path)
         except DatasetError as e: raise UsageError(f'--path {path}: {e}') from None
+        label, fewest = min(counts.items(), key=lambda o: o[1])
+        if folds > fewest: raise UsageError(f'--folds {folds}: more folds than pictures of {label} ({fewest}); use at most {fewest}')
+        check_writable(path, '--path')  # cv.npz goes there
         print(f'Cross-validating on {sum(counts.values())} pictures in {path}: {folds * repeats} trainings, each holding back 1/{folds}')
         cv = cross_validate(path, folds=folds, repeats=repeats, seed=seed, arch=arch, epochs=epochs, size=size, bs=bs)
         f = cv.save(Path(path)/'cv.npz')

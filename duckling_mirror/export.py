@@ -6,7 +6,7 @@ Docs: https://duckling-mirror.github.io/duckling-mirror/export.html.md"""
 
 # %% ../nbs/04_export.ipynb #d35077e4
 from __future__ import annotations
-from .errors import UsageError, friendly_errors  # first: it silences a warning of fastai's imports
+from .errors import UsageError, check_writable, friendly_errors  # first: it silences a warning of fastai's imports
 import copy, json, datetime, shutil, warnings
 from importlib.metadata import version
 import numpy as np
@@ -216,7 +216,7 @@ def export_mirror(
     write_atomic(dest/'mirror.json', json.dumps(cfg, indent=2) + '\n')
     return write_space(dest)
 
-# %% ../nbs/04_export.ipynb #e851bad8
+# %% ../nbs/04_export.ipynb #932df06e
 @call_parse
 def duckling_mirror_export(
     path: str = 'data/mirror',  # the dataset `duckling-mirror-train` trained on (its `learner.pkl`, and `cv.npz` if any)
@@ -229,8 +229,17 @@ def duckling_mirror_export(
         if not (path/'learner.pkl').exists():
             raise UsageError(f'--path {path}: no trained learner (learner.pkl) there; train one first: duckling-mirror-train --path {path}')
         if threshold is not None and not 0 <= threshold <= 1: raise UsageError(f'--threshold {threshold}: a probability, from 0 to 1')
-        learn = load_learner(path/'learner.pkl')
-        cv = CrossValidation.load(path/'cv.npz') if (path/'cv.npz').exists() else None
+        check_writable(app, '--app')
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter('ignore', UserWarning)  # fastai's reminder that a pickle can run code: this one is the user's own
+                learn = load_learner(path/'learner.pkl')
+        except Exception as e:
+            raise UsageError(f'--path {path}: its learner.pkl cannot be read ({type(e).__name__}); train again: duckling-mirror-train --path {path}') from None
+        try: cv = CrossValidation.load(path/'cv.npz') if (path/'cv.npz').exists() else None
+        except Exception as e:
+            print(f'{path/"cv.npz"} is not used: it cannot be read ({type(e).__name__}); run duckling-mirror-cv again')
+            cv = None
         same = lambda a, b: [Path(f).parts[-2:] for f in a] == [Path(f).parts[-2:] for f in b]  # label/name: wherever it ran from
         if cv is not None and (not same(cv.files, dataset_files(path)) or cv.vocab != list(learn.dls.vocab)):
             print(f'{path/"cv.npz"} is not used: the dataset has changed since it was made (run duckling-mirror-cv again)')

@@ -6,7 +6,7 @@ Docs: https://duckling-mirror.github.io/duckling-mirror/interpret.html.md"""
 
 # %% ../nbs/03_interpret.ipynb #56f8c3e6
 from __future__ import annotations
-from .errors import MirrorError, UsageError, friendly_errors  # first: it silences a warning of fastai's imports
+from .errors import MirrorError, UsageError, check_writable, friendly_errors  # first: it silences a warning of fastai's imports
 import json, os, uuid
 from pathlib import Path
 import pandas as pd
@@ -172,7 +172,7 @@ def undo_cleaning(
     finally: write_manifest(df, path)
     return todo
 
-# %% ../nbs/03_interpret.ipynb #3d7fe9a6
+# %% ../nbs/03_interpret.ipynb #bb075239
 @call_parse
 def duckling_mirror_undo(
     path: str = 'data/mirror',  # the dataset folder
@@ -183,6 +183,7 @@ def duckling_mirror_undo(
         if not (Path(path)/'manifest.csv').exists():
             raise UsageError(f'--path {path}: no dataset there (no manifest.csv)')
         if n is not None and n < 1: raise UsageError(f'--n {n}: must be at least 1')
+        check_writable(path, '--path')
         try: done = undo_cleaning(path, n)
         except (FileNotFoundError, FileExistsError) as e: raise MirrorError(str(e)) from None
         for e in done: print(f"undone: {e['action']} of {e['file']}" + (f" (to {e['label']})" if e.get('label') else ''))

@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Callable, NamedTuple
 from urllib.error import URLError
-from .errors import MirrorError, UsageError, friendly_errors  # first: it silences a warning of fastai's imports
+from .errors import MirrorError, UsageError, check_writable, friendly_errors  # first: it silences a warning of fastai's imports
 import torch, timm
 from torch import nn
 from fastai.vision.all import (DataBlock, DataLoaders, ImageBlock, CategoryBlock, Learner, get_image_files, parent_label,
@@ -38,14 +38,14 @@ def dataset_files(
     if not (path/'manifest.csv').exists(): return get_image_files(path)
     return L(path/f for f in trainable(read_manifest(path)).file)
 
-# %% ../nbs/02_train.ipynb #1069206f
+# %% ../nbs/02_train.ipynb #f5a2e7d0
 def check_trainable(
     path: Path,  # a dataset folder
     min_pictures: int = 2,  # pictures each label needs at least
 ) -> dict:
     "The number of pictures of each label, if there are enough to train on; else a `DatasetError` that says what is missing"
     path = Path(path)
-    if not path.is_dir(): raise DatasetError(f'There is no dataset in {path}: build one first (`build_dataset`, or `--images DIR`).')
+    if not path.is_dir(): raise DatasetError(f'There is no dataset in {path}: build one first (duckling-mirror-dataset, or `build_dataset`).')
     counts = dict(sorted(Counter(parent_label(f) for f in dataset_files(path)).items()))
     if not counts: raise DatasetError(f'The dataset in {path} has no pictures to train on.')
     few = [f'{l} ({n})' for l, n in counts.items() if n < min_pictures]
@@ -85,7 +85,7 @@ def efficientnet_lite0(
         m.load_state_dict(dict(zip(m.state_dict(), sd.values())))
     return m
 
-# %% ../nbs/02_train.ipynb #d745eb0b
+# %% ../nbs/02_train.ipynb #c181cfe6
 class Arch(NamedTuple):
     "An architecture the mirror can fine-tune: how fastai makes it, and its default learning rate"
     model: Callable | str  # a function that makes the network (torchvision's, `efficientnet_lite0`), or a timm model name
@@ -118,7 +118,7 @@ def class_weights(
     w = (counts.sum() / (len(counts) * counts.clamp(min=1))) ** power
     return w * counts.sum() / (w * counts).sum()
 
-# %% ../nbs/02_train.ipynb #6cbbca2a
+# %% ../nbs/02_train.ipynb #3e913c42
 class WeightsUnavailable(MirrorError, RuntimeError): "ImageNet weights that could not be downloaded"
 
 # %% ../nbs/02_train.ipynb #8b533b6c
@@ -179,7 +179,7 @@ def distributed(
     gpu = torch.cuda.is_available()
     return learn.distrib_ctx(sync_bn=gpu, cpu=not gpu)
 
-# %% ../nbs/02_train.ipynb #15c47888
+# %% ../nbs/02_train.ipynb #df0f9b53
 def evidence(
     learn: Learner,  # a learner made by `train`, or loaded by `load_learner` from `save_learner`'s file
 ) -> dict:
@@ -192,7 +192,7 @@ def evidence(
     return dict(trained_on=dict(train=counts(learn.dls.train), valid=counts(learn.dls.valid)),
                 logits=logits.numpy(), targets=targets.numpy().astype(int))
 
-# %% ../nbs/02_train.ipynb #d15594bd
+# %% ../nbs/02_train.ipynb #00d41aa0
 def save_learner(
     learn: Learner,  # a learner made by `train`
     fname: str = 'learner.pkl',  # the file, in `learn.path` (the dataset's folder)
@@ -203,7 +203,7 @@ def save_learner(
     finally: del learn.evidence
     return Path(learn.path)/fname
 
-# %% ../nbs/02_train.ipynb #5d72f6cd
+# %% ../nbs/02_train.ipynb #03c20b1c
 def check_recipe(
     arch: str = 'efficientnet_lite0',  # a name in `ARCHS`
     epochs: int = 5,  # epochs after the first, frozen one
@@ -219,10 +219,10 @@ def check_recipe(
     if lr in (None, 'find'): return lr
     try: lr = float(lr)
     except ValueError: raise UsageError(f"--lr {lr}: a number, like 1e-2, or 'find'") from None
-    if lr <= 0: raise UsageError(f'--lr {lr}: must be more than 0')
+    if not 0 < lr < float('inf'): raise UsageError(f'--lr {lr}: must be a number more than 0')
     return lr
 
-# %% ../nbs/02_train.ipynb #63428aa8
+# %% ../nbs/02_train.ipynb #af2fd710
 @call_parse
 def duckling_mirror_train(
     path: str = 'data/mirror',  # the dataset: one folder of pictures per label
@@ -237,7 +237,8 @@ def duckling_mirror_train(
     "Fine-tune an ImageNet model on a dataset and save the learner (`learner.pkl` in the dataset) for `duckling-mirror-export`"
     with friendly_errors(duckling_mirror_train, 'duckling-mirror-train'):
         lr = check_recipe(arch, epochs, size, bs, lr)
-        if not 0 <= valid_pct < 1: raise UsageError(f'--valid-pct {valid_pct}: must be at least 0 and less than 1')
+        if not 0 <= valid_pct <= 0.5: raise UsageError(f'--valid-pct {valid_pct}: from 0 to 0.5 (the rest is what it learns from)')
+        check_writable(path, '--path')  # the learner is saved there
         try: counts = check_trainable(path)
         except DatasetError as e: raise UsageError(f'--path {path}: {e}') from None
         print(f'Training {arch} on {sum(counts.values())} pictures in {path}: ' + ', '.join(f'{n} {k}' for k, n in counts.items()))

@@ -132,3 +132,26 @@ def test_bad_arguments_get_one_line_and_exit_code_2(cmd, args, words):
     assert out.returncode == 2, (out.returncode, out.stderr[-2000:])
     assert words in out.stderr and 'Traceback' not in out.stderr, out.stderr
     if 'invalid' not in words: assert len(out.stderr.strip().splitlines()) == 1, out.stderr
+
+def test_damaged_files_and_unwritable_places_get_one_line(steps, photos, tmp_path):
+    d, afile = shutil.copytree(steps['data'], tmp_path/'data'), tmp_path/'afile'
+    afile.write_text('')
+    (d/'learner.pkl').write_bytes(b'torn')
+    (tmp_path/'bad'/'duck').mkdir(parents=True)
+    shutil.copy(d/'manifest.csv', tmp_path/'bad'/'manifest.csv')
+    with open(tmp_path/'bad'/'manifest.csv', 'a') as f: f.write('"unclosed,\n')
+    cases = [(['duckling-mirror-dataset', '--images', photos, '--dest', afile], 2, 'a file, not a folder'),
+             (['duckling-mirror-export', '--path', steps['data'], '--app', afile], 2, 'a file, not a folder'),
+             (['duckling-mirror', '--images', photos, '--dest', tmp_path/'new', '--app', afile], 2, 'a file, not a folder'),
+             (['duckling-mirror-export', '--path', d, '--app', tmp_path/'app'], 2, 'learner.pkl cannot be read'),
+             (['duckling-mirror-check', '--path', tmp_path/'bad'], 1, 'manifest.csv is damaged'),
+             (['duckling-mirror-cv', '--path', d, '--folds', 31], 2, 'more folds than pictures of duck (30)'),
+             (['duckling-mirror-train', '--path', d, '--lr', 'nan'], 2, '--lr nan: must be a number more than 0'),
+             (['duckling-mirror-train', '--path', d, '--valid-pct', 0.99], 2, '--valid-pct 0.99'),
+             (['duckling-mirror-serve', '--app', steps['app'], '--port', 99999], 2, '--port 99999'),
+             (['duckling-mirror-push', 'x', '--app', steps['app'], '--token', 'hf_x', '--endpoint', 'http://127.0.0.1:9'], 1, 'could not be reached')]
+    for (cmd, *args), code, words in cases:
+        out = run(cmd, *args)
+        assert out.returncode == code and words in out.stderr, (cmd, args, out.returncode, out.stderr[-2000:])
+        assert 'Traceback' not in out.stderr and len(out.stderr.strip().splitlines()) == 1, (cmd, out.stderr)
+    assert not (tmp_path/'new').exists() and not (tmp_path/'app').exists()  # refused before any work

@@ -79,7 +79,7 @@ def test_the_space_in_a_fresh_environment(tmp_path):
                           f"gradio=={front_matter()['sdk_version']}"], capture_output=True, text=True)
     assert pip.returncode == 0, pip.stderr[-3000:]
     for heavy in ('torch', 'fastai', 'duckling_mirror'):
-        assert subprocess.run([py, '-c', f'import {heavy}'], capture_output=True).returncode != 0, f'{heavy} is in the Space'
+        assert subprocess.run([py, '-c', f'import {heavy}'], capture_output=True, cwd=tmp_path).returncode != 0, f'{heavy} is in the Space'  # not from the repo's folder
     space = shutil.copytree(APP, tmp_path/'space')
     proc, client = start(space, py)
     try:
