@@ -38,7 +38,7 @@ def dataset_files(
     if not (path/'manifest.csv').exists(): return get_image_files(path)
     return L(path/f for f in trainable(read_manifest(path)).file)
 
-# %% ../nbs/02_train.ipynb #f5a2e7d0
+# %% ../nbs/02_train.ipynb #2af6daad
 def check_trainable(
     path: Path,  # a dataset folder
     min_pictures: int = 2,  # pictures each label needs at least
@@ -85,7 +85,7 @@ def efficientnet_lite0(
         m.load_state_dict(dict(zip(m.state_dict(), sd.values())))
     return m
 
-# %% ../nbs/02_train.ipynb #c181cfe6
+# %% ../nbs/02_train.ipynb #dc91cc0e
 class Arch(NamedTuple):
     "An architecture the mirror can fine-tune: how fastai makes it, and its default learning rate"
     model: Callable | str  # a function that makes the network (torchvision's, `efficientnet_lite0`), or a timm model name
@@ -118,7 +118,7 @@ def class_weights(
     w = (counts.sum() / (len(counts) * counts.clamp(min=1))) ** power
     return w * counts.sum() / (w * counts).sum()
 
-# %% ../nbs/02_train.ipynb #3e913c42
+# %% ../nbs/02_train.ipynb #8240c5ca
 class WeightsUnavailable(MirrorError, RuntimeError): "ImageNet weights that could not be downloaded"
 
 # %% ../nbs/02_train.ipynb #8b533b6c
@@ -179,7 +179,7 @@ def distributed(
     gpu = torch.cuda.is_available()
     return learn.distrib_ctx(sync_bn=gpu, cpu=not gpu)
 
-# %% ../nbs/02_train.ipynb #df0f9b53
+# %% ../nbs/02_train.ipynb #15ad70a4
 def evidence(
     learn: Learner,  # a learner made by `train`, or loaded by `load_learner` from `save_learner`'s file
 ) -> dict:
@@ -192,7 +192,7 @@ def evidence(
     return dict(trained_on=dict(train=counts(learn.dls.train), valid=counts(learn.dls.valid)),
                 logits=logits.numpy(), targets=targets.numpy().astype(int))
 
-# %% ../nbs/02_train.ipynb #00d41aa0
+# %% ../nbs/02_train.ipynb #01fee485
 def save_learner(
     learn: Learner,  # a learner made by `train`
     fname: str = 'learner.pkl',  # the file, in `learn.path` (the dataset's folder)
@@ -203,7 +203,7 @@ def save_learner(
     finally: del learn.evidence
     return Path(learn.path)/fname
 
-# %% ../nbs/02_train.ipynb #03c20b1c
+# %% ../nbs/02_train.ipynb #e6395d23
 def check_recipe(
     arch: str = 'efficientnet_lite0',  # a name in `ARCHS`
     epochs: int = 5,  # epochs after the first, frozen one
@@ -222,7 +222,7 @@ def check_recipe(
     if not 0 < lr < float('inf'): raise UsageError(f'--lr {lr}: must be a number more than 0')
     return lr
 
-# %% ../nbs/02_train.ipynb #af2fd710
+# %% ../nbs/02_train.ipynb #a7c33901
 @call_parse
 def duckling_mirror_train(
     path: str = 'data/mirror',  # the dataset: one folder of pictures per label
