@@ -45,6 +45,6 @@ def duckling_mirror(
             print(res)
         learn = train(dest, valid_pct=0 if cv else 0.2, **kw)
         out = export_mirror(learn, app, cv=res if cv else None)
-        if not cv: print(f'Error rate on the {len(learn.dls.valid_ds)} validation pictures: {learn.validate()[1]:.1%}')
+        if not cv: print(f'Error rate on the {len(learn.dls.valid_ds)} validation pictures: {learn.recorder.values[-1][-1]:.1%}')  # as the last epoch measured it: no second pass
         print(f"The mirror is in {out}/, ready for a Space: try it with `duckling-mirror-serve --app {out}`")
         return learn

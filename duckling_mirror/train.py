@@ -244,6 +244,6 @@ def duckling_mirror_train(
         print(f'Training {arch} on {sum(counts.values())} pictures in {path}: ' + ', '.join(f'{n} {k}' for k, n in counts.items()))
         learn = train(path, arch=arch, epochs=epochs, size=size, bs=bs, lr=lr, seed=seed, valid_pct=valid_pct)
         f = save_learner(learn)
-        if valid_pct: print(f'Error rate on the {len(learn.dls.valid_ds)} validation pictures: {learn.validate()[1]:.1%}')
+        if valid_pct: print(f'Error rate on the {len(learn.dls.valid_ds)} validation pictures: {learn.recorder.values[-1][-1]:.1%}')  # as the last epoch measured it: no second pass
         print(f'The learner is in {f}: export it for the app with `duckling-mirror-export --path {path}`')
         return learn
