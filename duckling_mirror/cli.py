@@ -24,21 +24,22 @@ def duckling_mirror(
     dest: str = 'data/mirror',  # where the dataset goes
     app: str = 'app',  # where the trained model goes
     arch: str = 'efficientnet_lite0',  # 'efficientnet_lite0' (weights come with pip), 'resnet18', ...
-    epochs: int = 5,  # epochs of fine-tuning after the first, frozen one (5, as in the original)
+    epochs: int = 4,  # epochs of the whole network, after the head's
+    freeze_epochs: int = 2,  # epochs of the new head alone (the ImageNet body frozen), first
     n: int = None,  # search results per search term (100); every photo with `--images`
     size: int = 224,  # training picture size
     cv: int = 0,  # cross-validate with this many folds first (5 is good; costs that many trainings): honest figures, calibration from every picture, and the final model trained on all of them
 ):
     "Search, download, train and export the mirror into `app`"
     with friendly_errors(duckling_mirror):
-        check_recipe(arch, epochs, size)
+        check_recipe(arch, epochs, size, freeze_epochs=freeze_epochs)
         if cv == 1 or cv < 0: raise UsageError(f'--cv {cv}: 0 (no cross-validation) or at least 2 folds')
         check_writable(app, '--app')
         duckling_mirror_dataset(dest=dest, images=images, n=n)
         counts = check_trainable(dest)
         label, fewest = min(counts.items(), key=lambda o: o[1])
         if cv > fewest: raise UsageError(f'--cv {cv}: more folds than pictures of {label} ({fewest}); use at most {fewest}')
-        kw = dict(arch=arch, epochs=epochs, size=size)
+        kw = dict(arch=arch, epochs=epochs, freeze_epochs=freeze_epochs, size=size)
         if cv:
             print(f'Cross-validating: {cv} trainings, each holding back 1/{cv} of the pictures')
             res = cross_validate(dest, folds=cv, **kw)

@@ -205,14 +205,15 @@ def duckling_mirror_cv(
     folds: int = 5,  # k: each training holds back 1/k of the pictures
     repeats: int = 1,  # deal the pictures into folds this many times (more: a steadier figure)
     arch: str = 'efficientnet_lite0',  # a name in `ARCHS`
-    epochs: int = 5,  # epochs after the first, frozen one
+    epochs: int = 4,  # epochs of the whole network, after the head's
+    freeze_epochs: int = 2,  # epochs of the new head alone (the ImageNet body frozen), first
     size: int = 224,  # pictures are cropped to `size` x `size`
     bs: int = 16,  # batch size
     seed: int = 42,  # the same folds and trainings every run
 ):
     "Cross-validate `train`'s recipe on a dataset: honest figures, and out-of-fold predictions (`cv.npz`) to calibrate on"
     with friendly_errors(duckling_mirror_cv, 'duckling-mirror-cv'):
-        check_recipe(arch, epochs, size, bs)
+        check_recipe(arch, epochs, size, bs, freeze_epochs=freeze_epochs)
         if folds < 2: raise UsageError(f'--folds {folds}: at least 2')
         if repeats < 1: raise UsageError(f'--repeats {repeats}: at least 1')
         try: counts = check_trainable(path)
@@ -221,7 +222,7 @@ def duckling_mirror_cv(
         if folds > fewest: raise UsageError(f'--folds {folds}: more folds than pictures of {label} ({fewest}); use at most {fewest}')
         check_writable(path, '--path')  # cv.npz goes there
         print(f'Cross-validating on {sum(counts.values())} pictures in {path}: {folds * repeats} trainings, each holding back 1/{folds}')
-        cv = cross_validate(path, folds=folds, repeats=repeats, seed=seed, arch=arch, epochs=epochs, size=size, bs=bs)
+        cv = cross_validate(path, folds=folds, repeats=repeats, seed=seed, arch=arch, epochs=epochs, freeze_epochs=freeze_epochs, size=size, bs=bs)
         f = cv.save(Path(path)/'cv.npz')
         print(cv, cv.confusion(), f'Saved in {f}: `duckling-mirror-export --path {path}` calibrates the mirror on it', sep='\n')
         return cv

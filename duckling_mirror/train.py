@@ -125,7 +125,7 @@ class WeightsUnavailable(MirrorError, RuntimeError): "ImageNet weights that coul
 def train(
     path: Path,  # one sub-folder of pictures per label
     arch: str | Callable = 'efficientnet_lite0',  # see `get_arch`; 'resnet18' needs its weights downloaded or cached
-    epochs: int = 5,  # epochs after the first, frozen one
+    epochs: int = 4,  # epochs of the whole network, after the head's
     size: int = 224,  # pictures are cropped to `size` x `size`
     bs: int = 16,  # batch size
     lr: float | str | None = None,  # base learning rate; None: the arch's (`ARCHS`); 'find': `lr_find`'s valley
@@ -133,7 +133,7 @@ def train(
     balance: float = 0.5,  # weigh classes by `class_weights(power=balance)`; 0: not at all
     label_smoothing: float = 0.,  # share of each target spread over the other labels
     aug: bool = True,  # vary the training pictures with `aug_transforms()`
-    freeze_epochs: int = 1,  # epochs of the new head alone, before the whole network
+    freeze_epochs: int = 2,  # epochs of the new head alone (the ImageNet body frozen), first
     pretrained: bool = True,  # start from the ImageNet weights (False: random ones, for quick checks)
     quiet: bool = False,  # no progress bars, no table of losses
     **kwargs,  # passed to `image_dls` (`valid_pct`, `splitter`, `num_workers`)
@@ -154,7 +154,8 @@ def train(
             learn.model_dir, model_dir = d, learn.model_dir
             lr = learn.lr_find(show_plot=False).valley
         learn.model_dir = model_dir
-    with distributed(learn), (learn.no_bar() if quiet else nullcontext()), (learn.no_logging() if quiet else nullcontext()):
+    with distributed(learn), (learn.no_bar() if quiet else nullcontext()), (learn.no_logging() if quiet else nullcontext()), warnings.catch_warnings():
+        if not len(dls.valid_ds): warnings.filterwarnings('ignore', 'Your generator is empty')  # fastprogress, on the validation set asked not to be
         learn.fine_tune(epochs, base_lr=lr, freeze_epochs=freeze_epochs)
     return learn
 
@@ -206,14 +207,17 @@ def save_learner(
 # %% ../nbs/02_train.ipynb #e6395d23
 def check_recipe(
     arch: str = 'efficientnet_lite0',  # a name in `ARCHS`
-    epochs: int = 5,  # epochs after the first, frozen one
+    epochs: int = 4,  # epochs of the whole network
     size: int = 224,  # picture size
     bs: int = 16,  # batch size
     lr: str | float | None = None,  # a number, 'find', or None (the arch's)
+    freeze_epochs: int = 2,  # epochs of the head alone, first
 ) -> float | str | None:
     "`lr` as `train` takes it, if the recipe can work; else a `UsageError` naming the argument and what it should be"
     if arch not in ARCHS: raise UsageError(f'--arch {arch}: unknown; choose one of {", ".join(ARCHS)}')
     if epochs < 0: raise UsageError(f'--epochs {epochs}: must be 0 or more')
+    if freeze_epochs < 0: raise UsageError(f'--freeze-epochs {freeze_epochs}: must be 0 or more')
+    if not epochs + freeze_epochs: raise UsageError('--epochs 0 --freeze-epochs 0: nothing would be trained; make one of them 1 or more')
     if size < 32: raise UsageError(f'--size {size}: must be at least 32 pixels')
     if bs < 1: raise UsageError(f'--bs {bs}: must be at least 1')
     if lr in (None, 'find'): return lr
@@ -227,7 +231,8 @@ def check_recipe(
 def duckling_mirror_train(
     path: str = 'data/mirror',  # the dataset: one folder of pictures per label
     arch: str = 'efficientnet_lite0',  # a name in `ARCHS`: efficientnet_lite0 (weights come with pip), resnet18, ...
-    epochs: int = 5,  # epochs after the first, frozen one
+    epochs: int = 4,  # epochs of the whole network, after the head's
+    freeze_epochs: int = 2,  # epochs of the new head alone (the ImageNet body frozen), first
     size: int = 224,  # pictures are cropped to `size` x `size`
     bs: int = 16,  # batch size
     lr: str = None,  # base learning rate (default: the arch's, from `ARCHS`), or 'find' for `lr_find`'s
@@ -236,13 +241,13 @@ def duckling_mirror_train(
 ):
     "Fine-tune an ImageNet model on a dataset and save the learner (`learner.pkl` in the dataset) for `duckling-mirror-export`"
     with friendly_errors(duckling_mirror_train, 'duckling-mirror-train'):
-        lr = check_recipe(arch, epochs, size, bs, lr)
+        lr = check_recipe(arch, epochs, size, bs, lr, freeze_epochs)
         if not 0 <= valid_pct <= 0.5: raise UsageError(f'--valid-pct {valid_pct}: from 0 to 0.5 (the rest is what it learns from)')
         check_writable(path, '--path')  # the learner is saved there
         try: counts = check_trainable(path)
         except DatasetError as e: raise UsageError(f'--path {path}: {e}') from None
         print(f'Training {arch} on {sum(counts.values())} pictures in {path}: ' + ', '.join(f'{n} {k}' for k, n in counts.items()))
-        learn = train(path, arch=arch, epochs=epochs, size=size, bs=bs, lr=lr, seed=seed, valid_pct=valid_pct)
+        learn = train(path, arch=arch, epochs=epochs, freeze_epochs=freeze_epochs, size=size, bs=bs, lr=lr, seed=seed, valid_pct=valid_pct)
         f = save_learner(learn)
         if valid_pct: print(f'Error rate on the {len(learn.dls.valid_ds)} validation pictures: {learn.recorder.values[-1][-1]:.1%}')  # as the last epoch measured it: no second pass
         print(f'The learner is in {f}: export it for the app with `duckling-mirror-export --path {path}`')

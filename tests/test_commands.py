@@ -69,6 +69,12 @@ def test_train_cv_export(steps):
     assert {'model.onnx', 'app.py', 'mirror.py', 'requirements.txt', 'README.md'} <= {f.name for f in steps['app'].iterdir()}
     assert 'duckling-mirror-serve --app' in steps['export']
 
+def test_train_on_every_picture(steps, tmp_path):
+    d = shutil.copytree(steps['data'], tmp_path/'data')
+    out = run('duckling-mirror-train', '--path', d, '--epochs', 0, '--freeze-epochs', 1, '--size', 64, '--valid-pct', 0)
+    assert out.returncode == 0 and (d/'learner.pkl').exists(), out.stderr[-3000:]
+    assert 'Error rate' not in out.stdout and 'generator is empty' not in out.stdout + out.stderr, out  # no validation, no noise about it
+
 def test_undo(steps, tmp_path):
     from duckling_mirror.interpret import apply_cleaning
     from duckling_mirror.download import read_manifest
@@ -121,6 +127,8 @@ def test_push_to_a_fake_hub(steps):
     ('duckling-mirror-train', ['--path', '/nonexistent'], 'no dataset'),
     ('duckling-mirror-train', ['--lr', 'fast'], "--lr fast: a number"),
     ('duckling-mirror-cv', ['--folds', '1'], '--folds 1: at least 2'),
+    ('duckling-mirror-cv', ['--epochs', '0', '--freeze-epochs', '0'], 'nothing would be trained'),
+    ('duckling-mirror', ['--freeze-epochs', '-1'], '--freeze-epochs -1: must be 0 or more'),
     ('duckling-mirror-export', ['--path', '/nonexistent'], 'no trained learner'),
     ('duckling-mirror-undo', ['--path', '/nonexistent'], 'no dataset there'),
     ('duckling-mirror-serve', ['--app', '/nonexistent'], 'no mirror here'),
