@@ -6,29 +6,33 @@ Docs: https://duckling-mirror.github.io/duckling-mirror/download.html.md"""
 
 # %% ../nbs/01_download.ipynb #51004865
 from __future__ import annotations
-import csv, datetime, hashlib, http.client, io, ipaddress, json, os, re, socket, ssl, threading, time
+import contextlib, csv, datetime, hashlib, http.client, io, ipaddress, json, os, re, socket, ssl, threading, time
 from collections import Counter
 from functools import partial
 from pathlib import Path
 from typing import Callable, Iterable
 from urllib.parse import unquote, urljoin, urlparse
 import imagehash
+import numpy as np
 import pandas as pd
 from fastcore.parallel import parallel
 from fastcore.script import call_parse, is_cli
 from fastcore.xtras import atomic_save
 from PIL import Image
-from .errors import MirrorError, UsageError, check_writable, friendly_errors
+from scipy.sparse.csgraph import connected_components
+from .errors import NO_SPACE, MirrorError, UsageError, check_writable, friendly_errors
 from .search import DEFAULT_TERMS, SearchTerm, search_images
 from .mirror import FORMATS, open_image
+try: import fcntl
+except ImportError: fcntl = None  # Windows: builds are not locked
 
 # %% auto #0
-__all__ = ['STATUSES', 'RESERVED', 'UMASK', 'MANIFEST_COLS', 'Status', 'trainable', 'DatasetError', 'check_label', 'sha256',
-           'now', 'write_atomic', 'image_name', 'check_host', 'fetch', 'file_info', 'ingest_image', 'download_image',
-           'mark_duplicates', 'write_manifest', 'read_manifest', 'check_dataset', 'search_file', 'saved_search',
-           'summarize', 'write_card', 'search_results', 'plan_downloads', 'download_all', 'finish_dataset',
-           'build_dataset', 'folder_search', 'folder_terms', 'check_images', 'duckling_mirror_dataset',
-           'duckling_mirror_check']
+__all__ = ['STATUSES', 'RESERVED', 'UMASK', 'LOOK_ALIKE', 'MANIFEST_COLS', 'Status', 'trainable', 'DatasetError', 'check_label',
+           'sha256', 'now', 'write_atomic', 'in_dataset', 'image_name', 'is_public', 'check_host', 'fetch', 'file_info',
+           'ingest_image', 'download_image', 'mark_duplicates', 'group_photos', 'write_manifest', 'read_manifest',
+           'check_dataset', 'search_file', 'saved_search', 'summarize', 'write_card', 'search_results',
+           'plan_downloads', 'download_all', 'finish_dataset', 'build_dataset', 'lock_dataset', 'folder_search',
+           'folder_terms', 'check_images', 'duckling_mirror_dataset', 'duckling_mirror_check']
 
 # %% ../nbs/01_download.ipynb #5ad77a9d
 class Status:
@@ -49,7 +53,7 @@ def trainable(
 class DatasetError(MirrorError, ValueError): "A dataset, or a request about one, that cannot work, with what to do instead"
 
 # %% ../nbs/01_download.ipynb #286c7904
-RESERVED = ('searches', 'manifest.csv', 'README.md', 'cleaning.jsonl')
+RESERVED = ('searches', 'manifest.csv', 'README.md', 'cleaning.jsonl', 'learner.pkl', 'cv.npz')
 
 # %% ../nbs/01_download.ipynb #30be0df5
 def check_label(
@@ -60,6 +64,9 @@ def check_label(
         or any(c in label for c in '/\\\0')):
         raise DatasetError(f"{label!r} can't be a label: a label names a folder of the dataset, so it must be a plain name "
                          f"(not empty, no '/' or '\\', not starting with '.', and none of {', '.join(RESERVED)})")
+    if not label.isprintable() or label != label.encode('utf-8', 'replace').decode('utf-8'):
+        raise DatasetError(f"{label.encode('utf-8', 'surrogateescape')!r} can't be a label: a label is shown in the app, so "
+                           "it must be printable text (UTF-8): rename that folder")
     return label
 
 # %% ../nbs/01_download.ipynb #f8cd13f1
@@ -85,9 +92,22 @@ def write_atomic(
 ) -> Path:
     "Write `data` to `f` through a temporary file renamed into place, so that `f` is never half-written"
     kw = {} if isinstance(data, bytes) else dict(mode='w', encoding='utf-8', errors=errors, newline='')
-    with atomic_save(f, prefix='.', **kw) as o: o.write(data)
+    with atomic_save(f, prefix='.', **kw) as o: o.write(data); o.flush()  # a full disk says so here, and the temporary file goes
     os.chmod(f, 0o666 & ~UMASK)  # as `open` would have made it, not private like a temporary file
     return Path(f)
+
+# %% ../nbs/01_download.ipynb #75e3fe95
+def in_dataset(
+    dest: Path,  # the dataset folder
+    f: str,  # a path one of the dataset's own files gives (a manifest row's `file`, a journal entry's)
+    where: str = '',  # which file and row gives it, for the message
+) -> Path:
+    "`dest/f`, if `f` is a relative path that stays inside the dataset `dest`, links followed; else a `DatasetError` naming `where`"
+    p, root = Path(dest)/f, Path(dest).resolve()
+    if not f or Path(f).is_absolute() or '..' in Path(f).parts or not p.resolve().is_relative_to(root) or p.resolve() == root:
+        raise DatasetError(f'{where + ": " if where else ""}{f!r} is not a file inside the dataset {dest}; nothing was changed. '
+                           'Fix or remove that row (or build the dataset again, in a new folder)')
+    return p
 
 # %% ../nbs/01_download.ipynb #186323da
 def image_name(url: str) -> str:
@@ -95,6 +115,18 @@ def image_name(url: str) -> str:
     return hashlib.sha1(url.encode('utf-8', 'surrogateescape')).hexdigest()[:16] + '.jpg'
 
 # %% ../nbs/01_download.ipynb #f9f90366
+def is_public(
+    ip: ipaddress.IPv4Address | ipaddress.IPv6Address,  # an address
+) -> bool:
+    "Whether `ip` is on the public internet, and so is every IPv4 address it carries (mapped, NAT64, 6to4, Teredo)"
+    if ip.version == 4: return ip.is_global
+    if ip in ipaddress.ip_network('::/96') or ip in ipaddress.ip_network('64:ff9b:1::/48'): return False  # IPv4-compatible; local NAT64
+    v4 = [ip.ipv4_mapped, ip.sixtofour, *(ip.teredo or ())]
+    if ip in ipaddress.ip_network('64:ff9b::/96') or ip in ipaddress.ip_network('::ffff:0:0:0/96'):  # NAT64; SIIT-translated
+        v4.append(ipaddress.IPv4Address(int(ip) & 0xffff_ffff))
+    return (ip.ipv4_mapped is not None or ip.is_global) and all(o.is_global for o in v4 if o is not None)
+
+# %% ../nbs/01_download.ipynb #35fe2814
 def check_host(
     host: str,  # a host name or address
     port: int,  # the port to connect to
@@ -105,36 +137,67 @@ def check_host(
     except socket.gaierror as e: raise ConnectionError(f'{host}: no such host ({e.strerror})') from None
     for a in addrs:
         ip = ipaddress.ip_address(a.split('%')[0])
-        ip = getattr(ip, 'ipv4_mapped', None) or ip
-        if not (allow_private or ip.is_global):
+        if not (allow_private or is_public(ip)):
+            ip = getattr(ip, 'ipv4_mapped', None) or ip  # ::ffff:127.0.0.1 is said as 127.0.0.1
             raise PermissionError(f'{host} is a local or private address ({ip}): not downloaded (allow_private=True allows it)')
     return addrs[0]
 
 # %% ../nbs/01_download.ipynb #3415b636
 class _Pinned(http.client.HTTPSConnection):
-    "An HTTP(S) connection to the address `ip`, checked beforehand, rather than to whatever `host` resolves to now"
-    def __init__(self, host, ip, tls, **kwargs):
-        super().__init__(host, **kwargs)
-        self.ip, self.tls = ip, tls
+    "An HTTP(S) connection to the address `ip`, checked beforehand (not to whatever `host` resolves to now), over by `end`"
+    def __init__(self, host: str, ip: str, tls: bool, port: int, timeout: float, end: float):
+        super().__init__(host, port=port, timeout=timeout)
+        self.ip, self.tls, self.end, self.raw, self.expired = ip, tls, end, None, False
+
+    def wait(self) -> float:
+        "How long the next wait may last: `timeout`, or less when the deadline `end` (a monotonic time) is nearer"
+        left = self.end - time.monotonic()
+        if left <= 0: raise TimeoutError('past the deadline')
+        return min(self.timeout, left)
+
     def connect(self):
-        self.sock = socket.create_connection((self.ip, self.port), self.timeout)
-        if self.tls: self.sock = ssl.create_default_context().wrap_socket(self.sock, server_hostname=self.host)
+        self.sock = self.raw = socket.create_connection((self.ip, self.port), self.wait())
+        if self.expired: self.expire()  # the deadline passed as the connection was made
+        if self.tls:
+            ctx = ssl.create_default_context()
+            self.sock = self.raw = ctx.wrap_socket(self.raw, server_hostname=self.host, do_handshake_on_connect=False)
+            self.sock.do_handshake()  # after `raw` is set, so that `expire` can cut a handshake that trickles
+
+    def expire(self):
+        "Shut the socket down, so that whichever thread waits on it wakes"
+        self.expired = True
+        try:
+            if self.raw is not None: socket.socket.shutdown(self.raw, socket.SHUT_RDWR)  # not SSLSocket's: it drops the TLS state
+        except OSError: pass  # closed already
+
+    def read_body(self, r: http.client.HTTPResponse, max_bytes: int) -> bytes:
+        "The body of `r`, in chunks against the clock: no wait longer than `timeout` or past `end`; at most `max_bytes` + 1 bytes"
+        data = bytearray()
+        while len(data) <= max_bytes:
+            self.raw.settimeout(self.wait())
+            if not (chunk := r.read1(min(1 << 16, max_bytes + 1 - len(data)))): break
+            data += chunk
+        return bytes(data)
 
 # %% ../nbs/01_download.ipynb #40abff79
-def _get(url: str, timeout: float, allow_private: bool, deadline: float) -> http.client.HTTPResponse:
-    "The response to a GET of `url` (an http or https URL), from a connection closed if it outlives `deadline` (a monotonic time)"
+@contextlib.contextmanager
+def _get(url: str, timeout: float, allow_private: bool, end: float):
+    "The connection and response of a GET of `url` (an http or https URL), shut down if still open at `end`, closed after"
     u = urlparse(url)
     tls, port = u.scheme == 'https', u.port or (443 if u.scheme == 'https' else 80)
-    conn = _Pinned(u.hostname, check_host(u.hostname, port, allow_private), tls, port=port, timeout=timeout)
-    def expire():
-        if conn.sock: conn.sock.shutdown(socket.SHUT_RDWR)  # wakes the worker, wherever it waits
-    timer = threading.Timer(max(0., deadline - time.monotonic()), expire)
+    conn = _Pinned(u.hostname, check_host(u.hostname, port, allow_private), tls, port, timeout, end)
+    timer = threading.Timer(max(0., end - time.monotonic()), conn.expire)
     timer.start()
-    conn.request('GET', u._replace(scheme='', netloc='', fragment='').geturl() or '/',
-                 headers={'User-Agent': 'Mozilla/5.0 (duckling-mirror)', 'Accept': 'image/*,*/*;q=0.8'})
-    r = conn.getresponse()
-    r.timer = timer
-    return r
+    r = None
+    try:
+        conn.request('GET', u._replace(scheme='', netloc='', fragment='').geturl() or '/',
+                     headers={'User-Agent': 'Mozilla/5.0 (duckling-mirror)', 'Accept': 'image/*,*/*;q=0.8'})
+        r = conn.getresponse()
+        yield conn, r
+    finally:
+        timer.cancel(); timer.join()  # so that it cannot shut down the socket closed below, whose number may be reused
+        if r is not None: r.close()
+        conn.close()
 
 # %% ../nbs/01_download.ipynb #40b9ecab
 def fetch(
@@ -156,19 +219,17 @@ def fetch(
             if f.stat().st_size > max_bytes: raise ValueError(f'larger than {max_bytes:,} bytes')
             return f.read_bytes()
         try:
-            r = _get(url, timeout, allow_private, end)
-            try:
+            with _get(url, timeout, allow_private, end) as (conn, r):
                 if r.status in (301, 302, 303, 307, 308) and r.getheader('Location'):
                     url = urljoin(url, r.getheader('Location')); continue
                 if r.status != 200: raise ValueError(f'HTTP Error {r.status}: {r.reason}')
                 if int(r.getheader('Content-Length') or 0) > max_bytes: raise ValueError(f'larger than {max_bytes:,} bytes')
-                data = r.read(max_bytes + 1)
-            finally: r.timer.cancel(); r.close()
+                data = conn.read_body(r, max_bytes)
         except (OSError, http.client.HTTPException) as e:
             if time.monotonic() >= end: raise TimeoutError(f'timed out: no picture after {deadline:g} s') from None
             if isinstance(e, TimeoutError): raise TimeoutError(f'timed out: no answer in {timeout:g} s') from None
             raise
-        if time.monotonic() >= end: raise TimeoutError(f'timed out: no picture after {deadline:g} s')
+        if time.monotonic() >= end: raise TimeoutError(f'timed out: no picture after {deadline:g} s')  # cut short by the timer
         if len(data) > max_bytes: raise ValueError(f'larger than {max_bytes:,} bytes')
         return data
     raise ValueError(f'more than {max_redirects} redirects')
@@ -203,7 +264,7 @@ def download_image(
     max_size: int = 400,  # longest side kept, in pixels
     **kwargs,  # passed to `fetch`
 ) -> dict:
-    "Download and ingest one search result into `dest/<label>/` (unless it is there already); its manifest row"
+    "Download and ingest one search result into `dest/<label>/` (unless it is there already); its manifest row (a full disk is raised)"
     f = Path(rec['label'])/image_name(rec['image'])
     row = {**rec, 'file': str(f), 'status': Status.ok, 'error': ''}
     if (dest/f).exists():
@@ -212,6 +273,9 @@ def download_image(
     try: data = fetch(rec['image'], **kwargs)
     except Exception as e: return {**row, 'file': '', 'status': Status.failed, 'error': str(e) or type(e).__name__}
     try: return {**row, **ingest_image(data, dest/f, max_size)}
+    except OSError as e:
+        if e.errno in NO_SPACE: raise  # not the picture's fault: the build stops, and a run with space fetches it
+        return {**row, 'file': '', 'status': Status.broken, 'error': str(e) or type(e).__name__}
     except Exception as e: return {**row, 'file': '', 'status': Status.broken, 'error': str(e) or type(e).__name__}
 
 # %% ../nbs/01_download.ipynb #f4847388
@@ -238,6 +302,18 @@ def mark_duplicates(
             df.loc[a, ['status', 'error', 'file']] = Status.conflict, f"also found as {df.at[b, 'label']}: {df.at[b, 'image']}", str(to)
     return df
 
+# %% ../nbs/01_download.ipynb #e8036cfd
+LOOK_ALIKE = 10  # phash bits that may differ between look-alike photos (copies: `mark_duplicates`' 4)
+
+# %% ../nbs/01_download.ipynb #94d4a350
+def group_photos(
+    phashes: list,  # the perceptual hash of each picture, in hex
+    max_distance: int = LOOK_ALIKE,  # phash bits that may differ between pictures of one group
+) -> np.ndarray:
+    "A group number for each picture: pictures whose perceptual hashes are close, directly or through others, share one"
+    h = np.array([int(p, 16) for p in phashes], dtype=np.uint64)
+    return connected_components(np.bitwise_count(h[:, None] ^ h[None, :]) <= max_distance, directed=False)[1]
+
 # %% ../nbs/01_download.ipynb #85d38f26
 MANIFEST_COLS = ['file', 'label', 'query', 'image', 'url', 'title', 'width', 'height', 'sha256', 'phash', 'status',
                  'error', 'thumbnail', 'source', 'license_image']
@@ -255,14 +331,22 @@ def write_manifest(
 def read_manifest(
     dest: Path,  # the dataset folder
 ) -> pd.DataFrame:
-    "The manifest of the dataset in `dest`: every column text, but `width` and `height`"
+    "The manifest of the dataset in `dest`, checked: every column text, but `width` and `height`; every `file` inside the dataset"
     f = Path(dest)/'manifest.csv'
-    try:
-        df = pd.read_csv(f, dtype=str, keep_default_na=False, encoding_errors='surrogateescape')
-        for c in ('width', 'height'): df[c] = pd.to_numeric(df[c], errors='coerce').astype('Int64')
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, KeyError, IsADirectoryError) as e:
+    try: df = pd.read_csv(f, dtype=str, keep_default_na=False, encoding_errors='surrogateescape')
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, IsADirectoryError) as e:
         raise DatasetError(f'{f} is damaged ({type(e).__name__}: {str(e)[:80]}); build the dataset again: '
                            'duckling-mirror-dataset (or `build_dataset`) with the same searches') from None
+    if missing := [c for c in MANIFEST_COLS[:11] if c not in df]:
+        raise DatasetError(f'{f} has lost its {", ".join(missing)} column{"s" if len(missing) > 1 else ""}: put {"them" if len(missing) > 1 else "it"} '
+                           'back, or build the dataset again in a new folder')
+    for c in ('width', 'height'):
+        n = pd.to_numeric(df[c], errors='coerce')
+        if bad := [i for i, (v, x) in enumerate(zip(df[c], n)) if v.strip() and not (x == x and float(x).is_integer())]:
+            raise DatasetError(f'{f} line {bad[0] + 2}: {c} {df[c][bad[0]]!r} is not a whole number of pixels; fix that row')
+        df[c] = n.astype('Int64')
+    for i, file in enumerate(df.file):
+        if file: in_dataset(dest, file, f'{f} line {i + 2}')
     return df
 
 # %% ../nbs/01_download.ipynb #9b1ce178
@@ -270,16 +354,13 @@ def check_dataset(
     dest: Path,  # the dataset folder
 ) -> list[str]:
     "Every way the manifest and the files on disk disagree (an empty list: they agree)"
-    dest, df = Path(dest), read_manifest(dest)
+    dest, df = Path(dest), read_manifest(dest)  # a row naming a file outside the dataset is refused there
     rows = df[df.file != '']
-    outside = [f for f in rows.file if Path(f).is_absolute() or '..' in Path(f).parts]
-    problems = [f'{f}: outside the dataset' for f in outside]
-    rows = rows[~rows.file.isin(outside)]
-    problems += [f'{f}: listed as {s} but missing' for f, s in zip(rows.file, rows.status) if not (dest/f).exists()]
+    problems = [f'{f}: listed as {s} but missing' for f, s in zip(rows.file, rows.status) if not (dest/f).exists()]
     problems += [f'{f}: listed twice' for f, n in Counter(rows.file).items() if n > 1 and
                  rows[rows.file == f].image.nunique() > 1]
     problems += [f'{f}: not what the manifest says (sha256)' for f, h in zip(rows.file, rows.sha256)
-                 if (dest/f).exists() and sha256(dest/f) != h]
+                 if (dest/f).is_file() and sha256(dest/f) != h]
     listed = set(rows.file)
     on_disk = [p for p in dest.rglob('*.jpg') if p.relative_to(dest).parts[0] not in ('.trash', 'searches')]
     problems += [f'{p.relative_to(dest)}: on disk but not in the manifest' for p in on_disk if str(p.relative_to(dest)) not in listed]
@@ -303,12 +384,14 @@ def saved_search(
     dest: Path,  # the dataset folder
     refresh: bool = False,  # search again even if saved results are there
 ) -> list[dict]:
-    "The results of `search(query, n)`, from `dest/searches/` when they were saved for at least `n` results"
+    "The results of `search(query, n)`, from `dest/searches/` when they were saved for this query and at least `n` results"
     f = search_file(dest, query)
     if f.exists() and not refresh:
-        try: saved = json.loads(f.read_text())
-        except ValueError: saved = dict(n=-1)  # torn: search again
-        if saved['n'] >= n: return saved['results'][:n]
+        try: saved = json.loads(f.read_text(errors='surrogateescape'))
+        except ValueError: saved = {}  # torn: search again
+        ok = lambda s: isinstance(s, dict) and s.get('query') == query and isinstance(s.get('n'), int) and isinstance(s.get('results'), list)
+        if ok(saved) and saved['n'] >= n and all(isinstance(r, dict) and isinstance(r.get('image'), str) for r in saved['results']):
+            return saved['results'][:n]  # else: torn, hand-made or for another query: search again
     res = search(query, n)[:n]
     write_atomic(f, json.dumps(dict(query=query, n=n, date=now(), results=res), indent=1))
     return res
@@ -328,15 +411,20 @@ def write_card(
     dest: Path,  # the dataset folder
     terms: Iterable[SearchTerm],  # the searches
 ) -> Path:
-    "A short dataset card, `dest/README.md`: what was searched, what was kept, from where, under which licence filter"
+    "A short dataset card, `dest/README.md`: what was searched, what was kept, from where, under which licence filter, what looks alike"
     ok, lic = df[df.status == Status.ok], sorted({str(v) for v in df.get('license_image', []) if v}) or ['any']
     sites = Counter(urlparse(u).netloc for u in ok.url if u).most_common(10)
+    groups = pd.Series(group_photos(list(ok.phash)) if len(ok) and 'phash' in ok else [], index=ok.index, dtype=int)
+    alike = [f'- {l}: {n} pictures, ' + (f'all alike: cross-validation cannot test {l} on photos unlike those it learned from'
+                                        if g == 1 else f'{g} groups of look-alike photos') for l, n, g in
+             ((l, len(s), s.nunique()) for l, s in groups.groupby(ok.label)) if g < n]
     lines = [f'# Dataset: {", ".join(sorted(set(df.label)))}', '',
              f'Built {datetime.date.today().isoformat()} by duckling-mirror from {len(df)} search results; '
              f'{len(ok)} pictures kept. Licence filter: {", ".join(lic)}.', '',
              '## Searches', *[f'- "{t.query}" → {t.label}' for t in terms], '',
              '## What became of the results', '```', summarize(df), '```', '',
              '## Where the kept pictures come from', *[f'- {s or "(unknown)"}: {n}' for s, n in sites], '',
+             *(['## Look-alike photos (kept; cross-validation keeps each group on one side)', *alike, ''] if alike else []),
              'Every picture\'s source is in `manifest.csv`. Web pictures belong to their owners.']
     return write_atomic(Path(dest)/'README.md', '\n'.join(lines) + '\n')
 
@@ -424,12 +512,40 @@ def build_dataset(
     dest, terms = Path(dest), list(terms)
     for t in terms: check_label(t.label)
     dest.mkdir(parents=True, exist_ok=True)
-    for p in dest.rglob('.*tmp'): p.unlink()  # left by an interrupted run
-    recs = search_results(terms, dest, n, search, refresh)
-    df = download_all(recs, plan_downloads(recs, dest, retry), dest, max_size, n_workers, progress, **kwargs)
-    df = finish_dataset(df, dest, terms, max_distance)
+    with lock_dataset(dest):
+        for p in dest.rglob('.*tmp'): p.unlink()  # left by an interrupted run
+        recs = search_results(terms, dest, n, search, refresh)
+        df = download_all(recs, plan_downloads(recs, dest, retry), dest, max_size, n_workers, progress, **kwargs)
+        df = finish_dataset(df, dest, terms, max_distance)
     if progress: print(summarize(df))
     return df
+
+# %% ../nbs/01_download.ipynb #8e1b985d
+def _lock(f: Path) -> int | None:
+    "An open descriptor of `f` holding its exclusive lock; a `BlockingIOError` if another holds it; None where there are no locks"
+    if fcntl is None: return None
+    while True:
+        fd = os.open(f, os.O_RDWR | os.O_CREAT)
+        try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError: os.close(fd); raise
+        except OSError: os.close(fd); return None  # a file system without locks (some network mounts): unlocked, as before
+        try:
+            if os.path.samestat(os.fstat(fd), os.stat(f)): return fd
+        except FileNotFoundError: pass
+        os.close(fd)  # its last holder removed this lock file as it let go: lock the new one
+
+# %% ../nbs/01_download.ipynb #9ff5116c
+@contextlib.contextmanager
+def lock_dataset(
+    dest: Path,  # the dataset folder (it exists)
+):
+    "Hold the dataset folder `dest` for one build, through `dest/.lock`; a `DatasetError` if another build holds it"
+    f = Path(dest)/'.lock'
+    try: fd = _lock(f)
+    except BlockingIOError: raise DatasetError(f'another build is running in {dest}; wait for it to finish') from None
+    try: yield
+    finally:
+        if fd is not None: f.unlink(missing_ok=True); os.close(fd)  # removed while held, so no one locks a file on its way out
 
 # %% ../nbs/01_download.ipynb #e422f09f
 def folder_search(

@@ -13,7 +13,7 @@ from typing import Callable
 from fastcore.script import is_cli
 
 # %% auto #0
-__all__ = ['MirrorError', 'UsageError', 'friendly_errors', 'check_writable']
+__all__ = ['NO_SPACE', 'MirrorError', 'UsageError', 'friendly_errors', 'check_writable']
 
 # %% ../nbs/00a_errors.ipynb #565de675
 warnings.filterwarnings('ignore', '`torch.jit.script` is deprecated', FutureWarning)
@@ -24,21 +24,32 @@ class MirrorError(Exception): "A problem a person can fix, with a message that s
 # %% ../nbs/00a_errors.ipynb #360a47e1
 class UsageError(MirrorError, ValueError): "An argument that cannot work, with what to do instead"
 
+# %% ../nbs/00a_errors.ipynb #32fe16e8
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)  # the disk, or the user's quota, is full
+
 # %% ../nbs/00a_errors.ipynb #fd5a3239
 @contextmanager
 def friendly_errors(
     cmd: Callable,  # the `call_parse` function running
     prog: str = 'duckling-mirror',  # the command's name, to start the line with
 ):
-    "When `cmd` runs from the command line, a `MirrorError` becomes one line and an exit code (2: bad arguments, 1: the rest)"
+    "When `cmd` runs from the command line, a `MirrorError`, a full disk or Ctrl-C becomes one line and an exit code (2: bad arguments)"
     try: yield
     except MirrorError as e:
         if not is_cli(cmd): raise
         print(f'{prog}: {e}', file=sys.stderr)
         raise SystemExit(2 if isinstance(e, UsageError) else 1)
-    except OSError as e:  # a file or folder of the user's that cannot be written or read: not a bug
-        if not is_cli(cmd) or not e.filename or e.errno not in (errno.EACCES, errno.EPERM, errno.EROFS, errno.EEXIST,
-                                                               errno.ENOTDIR, errno.EISDIR, errno.ENOSPC, errno.EDQUOT): raise
+    except KeyboardInterrupt:
+        if not is_cli(cmd): raise
+        print(f'{prog}: stopped (Ctrl-C); every file it writes is whole, old or new: run it again to go on', file=sys.stderr)
+        raise SystemExit(130)
+    except OSError as e:  # a file or folder of the user's that cannot be written or read, or a full disk: not a bug
+        if not is_cli(cmd): raise
+        if e.errno in NO_SPACE:
+            print(f'{prog}: no space left on the disk' + (f' for {e.filename}' if e.filename else '') + ': free some space and '
+                  'run it again; nothing it had finished is lost, and no file is left half-written', file=sys.stderr)
+            raise SystemExit(1)
+        if not e.filename or e.errno not in (errno.EACCES, errno.EPERM, errno.EROFS, errno.EEXIST, errno.ENOTDIR, errno.EISDIR): raise
         print(f'{prog}: {e.filename}: {e.strerror}', file=sys.stderr)
         raise SystemExit(1)
 

@@ -88,16 +88,19 @@ class FaultyHandler(SimpleHTTPRequestHandler):
         if path == '/fault/redirect': return self.send(302, 'text/plain', b'', Location=to)
         if path == '/fault/slow': time.sleep(5)
         if path == '/fault/trickle': return self.trickle()
+        if path == '/fault/trickle-body': return self.trickle(secs=0.1, headers_first=True)
         if path.startswith('/fault/resized/'): return self.send(200, 'image/jpeg', _resized(Path(self.directory)/path[15:]))
         if path not in FAULTS: return super().do_GET()
         status, ctype, body = FAULTS[path]
         self.send(status, ctype, body(self.directory))
 
-    def trickle(self, secs: float = 0.2):
-        "Answer a byte at a time, one every `secs` seconds, for as long as the client listens"
+    def trickle(self, secs: float = 0.2, headers_first: bool = False):
+        "Answer a 200 a byte at a time, one every `secs` seconds, for as long as the client listens (the headers at once if `headers_first`)"
+        head = b'HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\n\r\n'  # no Content-Length: the body ends when the connection does
         try:
-            for b in b'HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\n\r\n' + bytes(10**6):
-                self.wfile.write(bytes([b])); self.wfile.flush(); time.sleep(secs)
+            if headers_first: self.wfile.write(head); head = b''
+            for b in head: self.wfile.write(bytes([b])); self.wfile.flush(); time.sleep(secs)
+            while True: self.wfile.write(b'\0'); self.wfile.flush(); time.sleep(secs)
         except OSError: pass
 
     def log_message(self, *args): pass
