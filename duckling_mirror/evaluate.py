@@ -7,7 +7,8 @@ Docs: https://duckling-mirror.github.io/duckling-mirror/evaluate.html.md"""
 # %% ../nbs/02a_evaluate.ipynb #69539e07
 from __future__ import annotations
 from .errors import UsageError, check_writable, friendly_errors  # first: it silences a warning of fastai's imports
-import time
+import io, json, time
+from shlex import quote
 from pathlib import Path
 from typing import Callable
 import numpy as np
@@ -19,25 +20,23 @@ from fastcore.parallel import parallel
 from fastcore.script import call_parse
 from fastprogress.fastprogress import progress_bar
 from scipy.optimize import minimize_scalar
-from scipy.sparse.csgraph import connected_components
 from sklearn.model_selection import StratifiedGroupKFold
-from .download import DatasetError, file_info, read_manifest
-from .train import check_recipe, check_trainable, dataset_files, train
+from .download import LOOK_ALIKE, DatasetError, file_info, group_photos, read_manifest, write_atomic
+from .train import check_recipe, check_trainable, compare_with_guessing, dataset_files, guessing, train
 
 # %% auto #0
-__all__ = ['photo_groups', 'cv_splits', 'fold_logits', 'CrossValidation', 'cross_validate', 'fit_temperature',
+__all__ = ['photo_groups', 'cv_splits', 'check_folds', 'fold_logits', 'CrossValidation', 'cross_validate', 'fit_temperature',
            'calibration_error', 'duckling_mirror_cv']
 
 # %% ../nbs/02a_evaluate.ipynb #930f399a
 def photo_groups(
     path: Path,  # a dataset folder
-    max_distance: int = 10,  # phash bits that may differ between pictures of one group
+    max_distance: int = LOOK_ALIKE,  # phash bits that may differ between pictures of one group
 ) -> np.ndarray:
-    "A group number for each of `dataset_files(path)`: pictures whose perceptual hashes are close share one"
+    "A group number for each of `dataset_files(path)`: pictures whose perceptual hashes are close share one (`group_photos`)"
     path, files = Path(path), dataset_files(path)
     ph = read_manifest(path).set_index('file').phash if (path/'manifest.csv').exists() else {}
-    h = np.array([int(ph.get(str(f.relative_to(path))) or file_info(f)['phash'], 16) for f in files], dtype=np.uint64)
-    return connected_components(np.bitwise_count(h[:, None] ^ h[None, :]) <= max_distance, directed=False)[1]
+    return group_photos([ph.get(str(f.relative_to(path))) or file_info(f)['phash'] for f in files], max_distance)
 
 # %% ../nbs/02a_evaluate.ipynb #f8d6f654
 def cv_splits(
@@ -52,6 +51,22 @@ def cv_splits(
     return [test for r in range(repeats)
             for _, test in StratifiedGroupKFold(folds, shuffle=True, random_state=seed + r).split(x, labels, groups)]
 
+# %% ../nbs/02a_evaluate.ipynb #d38ead84
+def check_folds(
+    labels: list,  # the label of each picture
+    groups: np.ndarray,  # the group of each picture (see `photo_groups`)
+    splits: list,  # the test pictures of each fold (see `cv_splits`)
+) -> list:
+    "`splits`, if every fold trains on every label; else a `DatasetError` that says which label's pictures are too alike"
+    labels, groups = np.array(labels), np.asarray(groups)
+    for test in splits:
+        if not (missing := sorted(set(labels) - set(np.delete(labels, test)))): continue
+        l, n, g = missing[0], int((labels == missing[0]).sum()), len(set(groups[labels == missing[0]]))
+        raise DatasetError(f'{l}: its {n} pictures are {g} group{"s" if g > 1 else ""} of look-alike photos (the same shot, or a '
+                           f'burst), and a group is never split between training and testing, so a fold would train without '
+                           f'any {l}: add pictures of {l} from other shots' + (', or use fewer folds' if g > 1 else ''))
+    return splits
+
 # %% ../nbs/02a_evaluate.ipynb #3b36673e
 def fold_logits(
     path: Path,  # a dataset folder
@@ -60,8 +75,8 @@ def fold_logits(
     tta: bool = False,  # average predictions over augmented versions of each picture
     threads: int | None = None,  # torch threads for this fold (when folds run in parallel)
     **kwargs,  # passed to `learner`
-) -> tuple[np.ndarray, list, float]:
-    "Train on every picture but `test`; the logits of the `test` pictures, the labels, and the seconds it took"
+) -> tuple[np.ndarray, list, float, dict | None]:
+    "Train on every picture but `test`; the logits of the `test` pictures, the labels, the seconds it took, and the recipe"
     if threads: torch.set_num_threads(threads)
     t = time.perf_counter()
     learn = learner(path, splitter=IndexSplitter(test), quiet=True, **kwargs)
@@ -69,7 +84,7 @@ def fold_logits(
     with learn.no_bar(), learn.no_logging():
         if tta: logits = learn.tta(dl=learn.dls.valid)[0].clamp_min(1e-12).log()  # log of averaged probabilities
         else: logits = learn.get_preds(dl=learn.dls.valid, act=noop)[0]
-    return logits.float().numpy(), list(learn.dls.vocab), secs
+    return logits.float().numpy(), list(learn.dls.vocab), secs, getattr(learn, 'recipe', None)
 
 # %% ../nbs/02a_evaluate.ipynb #162092fa
 class CrossValidation:
@@ -81,8 +96,10 @@ class CrossValidation:
                  logits: np.ndarray,  # (repeats, pictures, labels)
                  folds: np.ndarray,  # (repeats, pictures): the fold that tested each picture
                  secs: list,  # seconds per training
+                 recipe: dict | None = None,  # how the models were trained, and on which pictures (`learn.recipe`)
                 ):
         self.files, self.vocab, self.targets, self.logits, self.folds, self.secs = files, list(vocab), targets, logits, folds, secs
+        self.recipe = recipe
 
     def probs(self, temperature: float = 1.) -> np.ndarray:
         "Out-of-fold probabilities, (repeats, pictures, labels), from logits divided by `temperature`"
@@ -104,6 +121,11 @@ class CrossValidation:
         m = self.confusion().values
         return pd.Series(m.diagonal() / m.sum(1).clip(min=1), index=self.vocab, name='recall')
 
+    def compare_with_guessing(self) -> str:
+        "'' if the out-of-fold answers are clearly better than always answering the commonest label; else a line saying so"
+        wrong = (self.logits.argmax(-1) != self.targets).sum() / len(self.logits)
+        return compare_with_guessing(round(float(wrong)), [self.vocab[t] for t in self.targets])
+
     def summary(self,
                 temperature: float = 1.,  # divides the logits (see `fit_temperature`)
                 threshold: float = 0.,  # below this probability the answer is 'neither' (see `export.answers`)
@@ -119,6 +141,8 @@ class CrossValidation:
                    confusion=self.confusion().values.tolist(),
                    calibration_error=dict(before=round(calibration_error(self.probs(), self.targets), 4),
                                           after=round(calibration_error(self.probs(temperature), self.targets), 4)))
+        label, g = guessing([self.vocab[t] for t in self.targets])
+        res.update(guessing=dict(label=label, error=round(g, 4)), better_than_guessing=not self.compare_with_guessing())
         if neither in self.vocab:
             n, is_n = self.vocab.index(neither), actual == self.vocab.index(neither)
             res.update(neither_recall=round(float((ans[is_n] == n).mean()), 4), false_neither=round(float((ans[~is_n] == n).mean()), 4))
@@ -136,7 +160,7 @@ def cross_validate(
     repeats: int = 1,  # deal the pictures into folds this many times (more: a steadier figure)
     seed: int = 42,  # the same folds and trainings every run
     tta: bool = False,  # test-time augmentation
-    max_distance: int = 10,  # phash bits apart for two pictures to count as one photo
+    max_distance: int = LOOK_ALIKE,  # phash bits apart for two pictures to count as one photo
     learner: Callable = train,  # trains a model: `learner(path, splitter=..., **kwargs) -> Learner`
     n_workers: int = 0,  # train this many folds at once in separate processes (0: one after the other)
     **kwargs,  # passed to `learner` (`epochs`, `lr`, `bs`, ...)
@@ -144,14 +168,15 @@ def cross_validate(
     "Train one model per fold and predict the pictures it never saw: out-of-fold logits for every picture"
     files = dataset_files(path)
     labels = [parent_label(o) for o in files]
-    splits = cv_splits(labels, photo_groups(path, max_distance), folds, repeats, seed)
+    groups = photo_groups(path, max_distance)
+    splits = check_folds(labels, groups, cv_splits(labels, groups, folds, repeats, seed))
     kw = dict(path=path, learner=learner, tta=tta, seed=seed, **kwargs)
     if n_workers: res = parallel(_fold, splits, n_workers=n_workers, threads=max(1, torch.get_num_threads() // n_workers), **kw)
     else: res = [fold_logits(test=s, **kw) for s in progress_bar(splits)]
     vocab = res[0][1]
     logits, fold_of = np.zeros((repeats, len(files), len(vocab)), dtype=np.float32), np.zeros((repeats, len(files)), dtype=int)
-    for i, (s, (lg, _, _)) in enumerate(zip(splits, res)): logits[i // folds, s], fold_of[i // folds, s] = lg, i % folds
-    return CrossValidation(files, vocab, np.array([vocab.index(l) for l in labels]), logits, fold_of, [r[2] for r in res])
+    for i, (s, (lg, *_)) in enumerate(zip(splits, res)): logits[i // folds, s], fold_of[i // folds, s] = lg, i % folds
+    return CrossValidation(files, vocab, np.array([vocab.index(l) for l in labels]), logits, fold_of, [r[2] for r in res], res[0][3])
 
 def _fold(test, **kwargs): return fold_logits(test=test, **kwargs)  # `parallel` passes the item first
 
@@ -159,12 +184,13 @@ def _fold(test, **kwargs): return fold_logits(test=test, **kwargs)  # `parallel`
 def fit_temperature(
     logits: np.ndarray,  # (pictures, labels), or (repeats, pictures, labels)
     targets: np.ndarray,  # the index of each picture's label
+    limit: float = 20.,  # the largest temperature it may fit (and 1/`limit` the smallest)
 ) -> float:
     "The temperature that makes softmax(`logits` / T) the most likely explanation of `targets`"
     lg = torch.tensor(logits, dtype=torch.float64).reshape(-1, logits.shape[-1])
     y = torch.tensor(np.tile(targets, len(lg) // len(targets)))
     nll = lambda log_t: float(torch.nn.functional.cross_entropy(lg / np.exp(log_t), y))
-    return float(np.exp(minimize_scalar(nll, bounds=(-3, 3), method='bounded').x))
+    return float(np.exp(minimize_scalar(nll, bounds=(-np.log(limit), np.log(limit)), method='bounded').x))
 
 # %% ../nbs/02a_evaluate.ipynb #9a1ea075
 def calibration_error(
@@ -183,20 +209,27 @@ def calibration_error(
 def save(self: CrossValidation,
          fname: Path,  # the file (`.npz`)
         ) -> Path:
-    "Save the cross-validation's arrays, for `CrossValidation.load`"
-    with open(fname, 'wb') as f:  # `np.savez` would add '.npz' to a name without it
-        np.savez(f, files=np.array([str(o) for o in self.files]), vocab=np.array(self.vocab), targets=self.targets,
-                 logits=self.logits, folds=self.folds, secs=np.array(self.secs))
-    return Path(fname)
+    "Save the cross-validation's arrays and recipe, whole, for `CrossValidation.load`"
+    buf = io.BytesIO()  # `np.savez` would add '.npz' to a name without it
+    np.savez(buf, files=np.array([str(o) for o in self.files]), vocab=np.array(self.vocab), targets=self.targets,
+             logits=self.logits, folds=self.folds, secs=np.array(self.secs), recipe=np.array(json.dumps(self.recipe)))
+    return write_atomic(fname, buf.getvalue())
 
 # %% ../nbs/02a_evaluate.ipynb #7b66d232
 @patch(cls_method=True)
 def load(cls: CrossValidation,
          fname: Path,  # a file written by `CrossValidation.save`
         ) -> CrossValidation:
-    "The cross-validation saved in `fname`"
-    d = np.load(fname, allow_pickle=False)
-    return cls([Path(o) for o in d['files']], d['vocab'].tolist(), d['targets'], d['logits'], d['folds'], d['secs'].tolist())
+    "The cross-validation saved in `fname`; a `DatasetError` if it is damaged or its arrays do not fit together"
+    try:
+        with np.load(fname, allow_pickle=False) as d: a = {k: d[k] for k in d.files}
+        r, n, k = a['logits'].shape
+        assert a['files'].shape == a['targets'].shape == (n,) and a['vocab'].shape == (k,) and a['folds'].shape == (r, n)
+        assert 0 <= a['targets'].min() and a['targets'].max() < k and np.isfinite(a['logits']).all()
+        recipe = json.loads(str(a['recipe'])) if 'recipe' in a else None
+    except Exception as e:
+        raise DatasetError(f'{fname} is damaged ({type(e).__name__}{": " + str(e)[:60] if str(e) else ""}): cross-validate again') from None
+    return cls([Path(o) for o in a['files']], a['vocab'].tolist(), a['targets'], a['logits'], a['folds'], a['secs'].tolist(), recipe)
 
 # %% ../nbs/02a_evaluate.ipynb #c1d1d05c
 @call_parse
@@ -213,7 +246,7 @@ def duckling_mirror_cv(
 ):
     "Cross-validate `train`'s recipe on a dataset: honest figures, and out-of-fold predictions (`cv.npz`) to calibrate on"
     with friendly_errors(duckling_mirror_cv, 'duckling-mirror-cv'):
-        check_recipe(arch, epochs, size, bs, freeze_epochs=freeze_epochs)
+        check_recipe(arch, epochs, size, bs, freeze_epochs=freeze_epochs, seed=seed)
         if folds < 2: raise UsageError(f'--folds {folds}: at least 2')
         if repeats < 1: raise UsageError(f'--repeats {repeats}: at least 1')
         try: counts = check_trainable(path)
@@ -222,7 +255,9 @@ def duckling_mirror_cv(
         if folds > fewest: raise UsageError(f'--folds {folds}: more folds than pictures of {label} ({fewest}); use at most {fewest}')
         check_writable(path, '--path')  # cv.npz goes there
         print(f'Cross-validating on {sum(counts.values())} pictures in {path}: {folds * repeats} trainings, each holding back 1/{folds}')
-        cv = cross_validate(path, folds=folds, repeats=repeats, seed=seed, arch=arch, epochs=epochs, freeze_epochs=freeze_epochs, size=size, bs=bs)
+        try: cv = cross_validate(path, folds=folds, repeats=repeats, seed=seed, arch=arch, epochs=epochs, freeze_epochs=freeze_epochs, size=size, bs=bs)
+        except DatasetError as e: raise UsageError(f'--path {path}: {e}') from None
         f = cv.save(Path(path)/'cv.npz')
-        print(cv, cv.confusion(), f'Saved in {f}: `duckling-mirror-export --path {path}` calibrates the mirror on it', sep='\n')
+        print(cv, cv.confusion(), *filter(None, [cv.compare_with_guessing()]),
+              f'Saved in {f}: `duckling-mirror-export --path {quote(str(path))}` calibrates the mirror on it', sep='\n')
         return cv

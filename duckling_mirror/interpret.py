@@ -14,7 +14,8 @@ from functools import partial
 from fastai.vision.all import ClassificationInterpretation, Learner
 from fastai.vision.widgets import ImageClassifierCleaner
 from fastcore.script import call_parse
-from .download import Status, check_label, now, read_manifest, sha256, trainable, write_manifest
+from .download import (DatasetError, Status, check_label, in_dataset, lock_dataset, now, read_manifest, sha256,
+    trainable, write_manifest)
 
 # %% auto #0
 __all__ = ['top_losses_table', 'Cleaner', 'dataset_file', 'apply_cleaning', 'undo_cleaning', 'duckling_mirror_undo']
@@ -62,12 +63,16 @@ def _free_name(f: Path) -> Path:
 
 # %% ../nbs/03_interpret.ipynb #7bfb886c
 def _journal(path: Path) -> list[dict]:
-    "The cleaning actions of the dataset in `path` that have not been undone, oldest first"
-    f = Path(path)/'cleaning.jsonl'
-    entries = []
-    for l in (f.read_text(errors='surrogateescape').splitlines() if f.exists() else []):
-        try: entries.append(json.loads(l))
-        except ValueError: pass  # torn by a crash while writing: its action never happened
+    "The cleaning actions of the dataset in `path` that have not been undone, oldest first; a `DatasetError` for a line naming a path outside it"
+    f, entries = Path(path)/'cleaning.jsonl', []
+    for i, l in enumerate(f.read_text(errors='surrogateescape').splitlines() if f.exists() else []):
+        try: e = json.loads(l)
+        except ValueError: continue  # torn by a crash while writing: its action never happened
+        if not isinstance(e, dict) or not {'id', 'action'} <= set(e): raise DatasetError(f'{f} line {i + 1} is not a cleaning action; remove it')
+        if e['action'] != 'undo':
+            for p in (e.get('file'), e.get('to'), *([e['before'].get('file')] if isinstance(e.get('before'), dict) and e['before'].get('file') else [])):
+                in_dataset(path, p if isinstance(p, str) else '', f'{f} line {i + 1}')
+        entries.append(e)
     undone = {e['id'] for e in entries if e['action'] == 'undo'}
     return [e for e in entries if e['action'] != 'undo' and e['id'] not in undone]
 
@@ -131,21 +136,22 @@ def apply_cleaning(
     elif cleaner is not None:  # fastai's own: what is chosen in the label and split shown now
         delete = [*delete, *(cleaner.fns[i] for i in cleaner.delete())]
         relabel.update({cleaner.fns[i]: label for i, label in cleaner.change()})
-    df, done = read_manifest(path), []
-    todo = _cleaning_plan(path, df, delete, relabel, new_labels)
-    try:
-        for action, f, label in todo:
-            to = _free_name(path/'.trash'/f if action == 'delete' else path/label/Path(f).name)
-            before = df.loc[df.file == f, ['status', 'file', 'error']].iloc[0].to_dict()
-            entry = dict(id=uuid.uuid4().hex[:12], time=now(), action=action, file=f, **{'from': str(Path(f).parent)},
-                         to=str(to.relative_to(path)), sha256=sha256(path/f), before=before)
-            _journal_add(path, entry)
-            to.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(path/f, to)
-            why = f'cleaning {entry["id"]}' if action == 'delete' else f'relabelled to {label} by cleaning {entry["id"]}'
-            df.loc[df.file == f, ['status', 'file', 'error']] = (Status.removed if action == 'delete' else Status.relabelled), entry['to'], why
-            done.append(entry)
-    finally: write_manifest(df, path)
+    with lock_dataset(path):  # not while a build runs in it
+        df, done = read_manifest(path), []
+        todo = _cleaning_plan(path, df, delete, relabel, new_labels)
+        try:
+            for action, f, label in todo:
+                to = _free_name(path/'.trash'/f if action == 'delete' else path/label/Path(f).name)
+                before = df.loc[df.file == f, ['status', 'file', 'error']].iloc[0].to_dict()
+                entry = dict(id=uuid.uuid4().hex[:12], time=now(), action=action, file=f, **{'from': str(Path(f).parent)},
+                             to=str(to.relative_to(path)), sha256=sha256(path/f), before=before)
+                _journal_add(path, entry)
+                to.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(path/f, to)
+                why = f'cleaning {entry["id"]}' if action == 'delete' else f'relabelled to {label} by cleaning {entry["id"]}'
+                df.loc[df.file == f, ['status', 'file', 'error']] = (Status.removed if action == 'delete' else Status.relabelled), entry['to'], why
+                done.append(entry)
+        finally: write_manifest(df, path)
     return done
 
 # %% ../nbs/03_interpret.ipynb #035f0cd5
@@ -154,22 +160,23 @@ def undo_cleaning(
     n: int | None = None,  # how many of the last actions to undo; None: all
 ) -> list[dict]:
     "Put back the last `n` cleaning actions, checking that each file is the one that was moved (sha256)"
-    path, df = Path(path), read_manifest(path)
-    todo = _journal(path)[::-1][:n]
-    never = [e for e in todo if not (path/e['to']).exists() and (path/e['file']).exists() and sha256(path/e['file']) == e['sha256']]
-    todo = [e for e in todo if e not in never]  # journaled, then the machine stopped before the file moved
-    for e in todo:
-        f = path/e['to']
-        if not f.exists() or sha256(f) != e['sha256']:
-            raise FileNotFoundError(f"Nothing was undone: can't undo {e['action']} of {e['file']}: {e['to']} is missing or has changed")
-        if (path/e['file']).exists(): raise FileExistsError(f"Nothing was undone: can't undo {e['action']} of {e['file']}: a file is there again")
-    try:
-        for e in never + todo:
-            if e in todo: os.replace(path/e['to'], path/e['file'])
-            b = e.get('before', dict(status=Status.ok, file=e['file'], error=''))
-            df.loc[df.file == (e['to'] if e in todo else e['file']), ['status', 'file', 'error']] = b['status'], b['file'], b['error']
-            _journal_add(path, dict(id=e['id'], action='undo', time=now()))
-    finally: write_manifest(df, path)
+    path = Path(path)
+    with lock_dataset(path):  # not while a build runs in it
+        df, todo = read_manifest(path), _journal(path)[::-1][:n]
+        never = [e for e in todo if not (path/e['to']).exists() and (path/e['file']).exists() and sha256(path/e['file']) == e['sha256']]
+        todo = [e for e in todo if e not in never]  # journaled, then the machine stopped before the file moved
+        for e in todo:
+            f = path/e['to']
+            if not f.exists() or sha256(f) != e['sha256']:
+                raise FileNotFoundError(f"Nothing was undone: can't undo {e['action']} of {e['file']}: {e['to']} is missing or has changed")
+            if (path/e['file']).exists(): raise FileExistsError(f"Nothing was undone: can't undo {e['action']} of {e['file']}: a file is there again")
+        try:
+            for e in never + todo:
+                if e in todo: os.replace(path/e['to'], path/e['file'])
+                b = e.get('before', dict(status=Status.ok, file=e['file'], error=''))
+                df.loc[df.file == (e['to'] if e in todo else e['file']), ['status', 'file', 'error']] = b['status'], b['file'], b['error']
+                _journal_add(path, dict(id=e['id'], action='undo', time=now()))
+        finally: write_manifest(df, path)
     return todo
 
 # %% ../nbs/03_interpret.ipynb #bb075239

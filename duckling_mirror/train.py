@@ -6,11 +6,12 @@ Docs: https://duckling-mirror.github.io/duckling-mirror/train.html.md"""
 
 # %% ../nbs/02_train.ipynb #4ef021df
 from __future__ import annotations
-import atexit, tempfile, warnings
+import atexit, hashlib, io, tempfile, warnings
 import fastai
 from collections import Counter
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
+from shlex import quote
 from typing import Callable, NamedTuple
 from urllib.error import URLError
 from .errors import MirrorError, UsageError, check_writable, friendly_errors  # first: it silences a warning of fastai's imports
@@ -22,12 +23,23 @@ from fastai.vision.all import (DataBlock, DataLoaders, ImageBlock, CategoryBlock
 from fastai.distributed import DistributedDL, teardown_distrib
 from fastcore.basics import patch
 from fastcore.script import call_parse
-from .download import DatasetError, read_manifest, trainable
+from PIL import Image
+from scipy.stats import binomtest
+from .download import DatasetError, check_label, read_manifest, trainable, write_atomic
+from .mirror import FORMATS
 
 # %% auto #0
-__all__ = ['ARCHS', 'dataset_files', 'check_trainable', 'image_dls', 'efficientnet_lite0', 'Arch', 'get_arch', 'class_weights',
-           'WeightsUnavailable', 'train', 'distributed', 'evidence', 'save_learner', 'check_recipe',
-           'duckling_mirror_train']
+__all__ = ['ARCHS', 'dataset_files', 'check_trainable', 'image_dls', 'check_split', 'efficientnet_lite0', 'Arch', 'get_arch',
+           'class_weights', 'digest', 'WeightsUnavailable', 'train', 'distributed', 'evidence', 'save_learner',
+           'guessing', 'compare_with_guessing', 'check_recipe', 'validation_report', 'duckling_mirror_train']
+
+# %% ../nbs/02_train.ipynb #e6b89e87
+def _unreadable(f: Path) -> str:
+    "Why `f` is not a picture the mirror reads ('' if it is): its header is read, not its pixels"
+    try:
+        with Image.open(f, formats=FORMATS): return ''
+    except FileNotFoundError: return 'missing'
+    except Exception: return 'empty' if f.stat().st_size == 0 else 'not a picture'
 
 # %% ../nbs/02_train.ipynb #c74a701a
 def dataset_files(
@@ -46,12 +58,18 @@ def check_trainable(
     "The number of pictures of each label, if there are enough to train on; else a `DatasetError` that says what is missing"
     path = Path(path)
     if not path.is_dir(): raise DatasetError(f'There is no dataset in {path}: build one first (duckling-mirror-dataset, or `build_dataset`).')
-    counts = dict(sorted(Counter(parent_label(f) for f in dataset_files(path)).items()))
+    files = dataset_files(path)
+    counts = dict(sorted(Counter(parent_label(f) for f in files).items()))
     if not counts: raise DatasetError(f'The dataset in {path} has no pictures to train on.')
+    for label in counts: check_label(label)
     few = [f'{l} ({n})' for l, n in counts.items() if n < min_pictures]
     if len(counts) < 2: raise DatasetError(f'The dataset in {path} has pictures of one label only ({", ".join(counts)}): '
                                          'the mirror needs at least two labels to tell apart.')
     if few: raise DatasetError(f'Too few pictures to train on for {", ".join(few)}: each label needs at least {min_pictures}.')
+    if bad := [f'{f.relative_to(path)} ({why})' for f in files if (why := _unreadable(f))]:
+        fix = ('run duckling-mirror-check' if (path/'manifest.csv').exists() else
+               f'move them out, or make a dataset of the folder, which keeps only real pictures: duckling-mirror-dataset --images {quote(str(path))}')
+        raise DatasetError(f'{len(bad)} of the pictures in {path} cannot be read: {", ".join(bad[:3])}{", ..." if len(bad) > 3 else ""}; {fix}')
     return counts
 
 # %% ../nbs/02_train.ipynb #3d168771
@@ -72,6 +90,22 @@ def image_dls(
                        batch_tfms=aug_transforms() if aug else None)
     bs = min(bs, max(2, int(len(dataset_files(path)) * (1 - valid_pct))))  # fastai drops the last incomplete batch
     return dblock.dataloaders(path, path=path, bs=bs, **({} if num_workers is None else dict(num_workers=num_workers)))
+
+# %% ../nbs/02_train.ipynb #83d7e403
+def check_split(
+    path: Path,  # a dataset folder
+    valid_pct: float = 0.2,  # share of pictures held back for validation
+    seed: int = 42,  # the split's seed
+) -> tuple[int, int]:
+    "The pictures trained and validated on, as `image_dls` splits them, if every label is trained on; else a `DatasetError`"
+    files = dataset_files(path)
+    tr, va = RandomSplitter(valid_pct=valid_pct, seed=seed)(files)
+    if valid_pct and not len(va):
+        raise DatasetError(f'a validation share of {valid_pct:g} of {len(files)} pictures is not one picture: hold back at least '
+                           f'{1 / len(files):.2g}, or 0 to train on every picture (and measure with cross-validation)')
+    if missing := sorted({parent_label(f) for f in files} - {parent_label(files[i]) for i in tr}):
+        raise DatasetError(f'every picture of {", ".join(missing)} fell in the validation set: hold back less, or add pictures')
+    return len(tr), len(va)
 
 # %% ../nbs/02_train.ipynb #69d36466
 def efficientnet_lite0(
@@ -118,6 +152,14 @@ def class_weights(
     w = (counts.sum() / (len(counts) * counts.clamp(min=1))) ** power
     return w * counts.sum() / (w * counts).sum()
 
+# %% ../nbs/02_train.ipynb #6450265a
+def digest(
+    files: list,  # pictures, as paths ending in `label/name`
+) -> str:
+    "A short hash of which pictures `files` are (their label and name), in any order"
+    names = sorted('/'.join(Path(f).parts[-2:]) for f in files)
+    return hashlib.sha1('\n'.join(names).encode('utf-8', 'surrogateescape')).hexdigest()[:16]
+
 # %% ../nbs/02_train.ipynb #8240c5ca
 class WeightsUnavailable(MirrorError, RuntimeError): "ImageNet weights that could not be downloaded"
 
@@ -138,8 +180,9 @@ def train(
     quiet: bool = False,  # no progress bars, no table of losses
     **kwargs,  # passed to `image_dls` (`valid_pct`, `splitter`, `num_workers`)
 ) -> Learner:
-    "Fine-tune an ImageNet model on the pictures in `path/<label>/`"
+    "Fine-tune an ImageNet model on the pictures in `path/<label>/`; `learn.recipe` says how, and on which pictures"
     check_trainable(path)
+    if kwargs.get('splitter') is None: check_split(path, kwargs.get('valid_pct', 0.2), seed)
     set_seed(seed, reproducible=True)
     dls = image_dls(path, size=size, bs=bs, seed=seed, aug=aug, **kwargs)
     loss = CrossEntropyLossFlat(weight=class_weights(dls, balance) if balance else None, label_smoothing=label_smoothing)
@@ -149,6 +192,9 @@ def train(
         raise WeightsUnavailable(f"The ImageNet weights of {arch!r} could not be downloaded ({e}). Connect to the internet, or "
                            "use arch='efficientnet_lite0', whose weights come with pip.") from e
     lr = lr or a.lr
+    learn.recipe = dict(arch=arch if isinstance(arch, str) else getattr(arch, '__name__', str(arch)), epochs=epochs,
+                        freeze_epochs=freeze_epochs, size=size, bs=bs, lr=lr, balance=balance, label_smoothing=label_smoothing,
+                        aug=aug, pretrained=pretrained, pictures=digest(dataset_files(path)))
     if lr == 'find':  # lr_find saves the model to put it back: in a folder of its own, not the dataset's
         with tempfile.TemporaryDirectory() as d, learn.no_bar(), learn.no_logging():
             learn.model_dir, model_dir = d, learn.model_dir
@@ -184,25 +230,50 @@ def distributed(
 def evidence(
     learn: Learner,  # a learner made by `train`, or loaded by `load_learner` from `save_learner`'s file
 ) -> dict:
-    "What `export_mirror` needs from `learn`'s data: pictures per label trained and validated on, and the validation logits"
+    "What `export_mirror` needs from `learn`'s data: pictures per label trained and validated on, the validation logits, the recipe"
     if getattr(learn, 'evidence', None) is not None: return learn.evidence
     counts = lambda dl: dict(sorted(Counter(parent_label(o) for o in dl.items).items()))
     if len(learn.dls.valid_ds):
         with learn.no_bar(), learn.no_logging(): logits, targets = learn.get_preds(dl=learn.dls.valid, act=noop)
     else: logits, targets = torch.zeros(0, len(learn.dls.vocab)), torch.zeros(0)
     return dict(trained_on=dict(train=counts(learn.dls.train), valid=counts(learn.dls.valid)),
-                logits=logits.numpy(), targets=targets.numpy().astype(int))
+                logits=logits.numpy(), targets=targets.numpy().astype(int), recipe=getattr(learn, 'recipe', None))
 
 # %% ../nbs/02_train.ipynb #01fee485
+class _Buffer(io.BytesIO):
+    "Memory for `learn.export` to write to: fastai writes to `learn.path/fname`, which leaves a `_Buffer` as it is"
+    def __rtruediv__(self, other): return self
+
 def save_learner(
     learn: Learner,  # a learner made by `train`
     fname: str = 'learner.pkl',  # the file, in `learn.path` (the dataset's folder)
 ) -> Path:
-    "`learn.export(fname)`, with its `evidence` inside, so that `export_mirror` can use what `load_learner` reads back"
-    learn.evidence = evidence(learn)
-    try: learn.export(fname)
-    finally: del learn.evidence
-    return Path(learn.path)/fname
+    "`learn.export(fname)`, written whole, with its `evidence` inside, so that `export_mirror` can use what `load_learner` reads back"
+    learn.evidence, buf, dls, opt = evidence(learn), _Buffer(), learn.dls, learn.opt
+    try: learn.export(buf)
+    finally: learn.dls, learn.opt = dls, opt; del learn.evidence  # fastai's `export` leaves them out when it fails
+
+    return write_atomic(Path(learn.path)/fname, buf.getvalue())
+
+# %% ../nbs/02_train.ipynb #accc49b2
+def guessing(
+    labels: list,  # the actual label of each picture measured
+) -> tuple[str, float]:
+    "The commonest of `labels`, and the error of always answering it"
+    label, k = Counter(labels).most_common(1)[0]
+    return label, 1 - k / len(labels)
+
+# %% ../nbs/02_train.ipynb #afb3fdac
+def compare_with_guessing(
+    wrong: int,  # pictures answered wrong
+    labels: list,  # the actual label of each picture measured
+    alpha: float = 0.05,  # the chance, below which guessing is ruled out
+) -> str:
+    "'' if `wrong` mistakes on `labels` are clearly fewer than always answering the commonest label makes; else a line saying so"
+    label, g = guessing(labels)
+    if not len(labels) or binomtest(int(wrong), len(labels), g, alternative='less').pvalue < alpha: return ''
+    return (f'Not clearly better than guessing: {int(wrong)} of {len(labels)} pictures wrong ({wrong / len(labels):.1%}), where always '
+            f'answering {label!r} gets {g:.1%} wrong. Train longer (--epochs), on more pictures, or look at the labels.')
 
 # %% ../nbs/02_train.ipynb #e6395d23
 def check_recipe(
@@ -212,6 +283,7 @@ def check_recipe(
     bs: int = 16,  # batch size
     lr: str | float | None = None,  # a number, 'find', or None (the arch's)
     freeze_epochs: int = 2,  # epochs of the head alone, first
+    seed: int = 42,  # the seed of the split and the start
 ) -> float | str | None:
     "`lr` as `train` takes it, if the recipe can work; else a `UsageError` naming the argument and what it should be"
     if arch not in ARCHS: raise UsageError(f'--arch {arch}: unknown; choose one of {", ".join(ARCHS)}')
@@ -219,12 +291,22 @@ def check_recipe(
     if freeze_epochs < 0: raise UsageError(f'--freeze-epochs {freeze_epochs}: must be 0 or more')
     if not epochs + freeze_epochs: raise UsageError('--epochs 0 --freeze-epochs 0: nothing would be trained; make one of them 1 or more')
     if size < 32: raise UsageError(f'--size {size}: must be at least 32 pixels')
+    if size > 1024: raise UsageError(f'--size {size}: at most 1024 pixels (the pictures are kept at 400)')
     if bs < 1: raise UsageError(f'--bs {bs}: must be at least 1')
+    if not 0 <= seed < 2**32: raise UsageError(f'--seed {seed}: a whole number from 0 to {2**32 - 1}')
     if lr in (None, 'find'): return lr
     try: lr = float(lr)
     except ValueError: raise UsageError(f"--lr {lr}: a number, like 1e-2, or 'find'") from None
     if not 0 < lr < float('inf'): raise UsageError(f'--lr {lr}: must be a number more than 0')
     return lr
+
+# %% ../nbs/02_train.ipynb #396cdfd7
+def validation_report(
+    learn: Learner,  # a learner made by `train`, with validation pictures
+) -> str:
+    "The validation error the last epoch measured, and a line if it is not clearly better than guessing"
+    err, labels = learn.recorder.values[-1][-1], [parent_label(o) for o in learn.dls.valid.items]
+    return (f'Error rate on the {len(labels)} validation pictures: {err:.1%}\n' + compare_with_guessing(round(err * len(labels)), labels)).strip()
 
 # %% ../nbs/02_train.ipynb #a7c33901
 @call_parse
@@ -241,14 +323,16 @@ def duckling_mirror_train(
 ):
     "Fine-tune an ImageNet model on a dataset and save the learner (`learner.pkl` in the dataset) for `duckling-mirror-export`"
     with friendly_errors(duckling_mirror_train, 'duckling-mirror-train'):
-        lr = check_recipe(arch, epochs, size, bs, lr, freeze_epochs)
+        lr = check_recipe(arch, epochs, size, bs, lr, freeze_epochs, seed)
         if not 0 <= valid_pct <= 0.5: raise UsageError(f'--valid-pct {valid_pct}: from 0 to 0.5 (the rest is what it learns from)')
         check_writable(path, '--path')  # the learner is saved there
         try: counts = check_trainable(path)
         except DatasetError as e: raise UsageError(f'--path {path}: {e}') from None
+        try: check_split(path, valid_pct, seed)
+        except DatasetError as e: raise UsageError(f'--valid-pct {valid_pct:g}: {e}') from None
         print(f'Training {arch} on {sum(counts.values())} pictures in {path}: ' + ', '.join(f'{n} {k}' for k, n in counts.items()))
         learn = train(path, arch=arch, epochs=epochs, freeze_epochs=freeze_epochs, size=size, bs=bs, lr=lr, seed=seed, valid_pct=valid_pct)
         f = save_learner(learn)
-        if valid_pct: print(f'Error rate on the {len(learn.dls.valid_ds)} validation pictures: {learn.recorder.values[-1][-1]:.1%}')  # as the last epoch measured it: no second pass
-        print(f'The learner is in {f}: export it for the app with `duckling-mirror-export --path {path}`')
+        if valid_pct: print(validation_report(learn))
+        print(f'The learner is in {f}: export it for the app with `duckling-mirror-export --path {quote(str(path))}`')
         return learn
