@@ -7,12 +7,14 @@ Docs: https://duckling-mirror.github.io/duckling-mirror/cli.html.md"""
 # %% ../nbs/06_cli.ipynb #87478b7b
 from __future__ import annotations
 from pathlib import Path
+from shlex import quote
 from fastcore.script import call_parse
 from .errors import UsageError, check_writable, friendly_errors
-from .download import duckling_mirror_dataset
-from .train import check_recipe, check_trainable, train
+from .download import DatasetError, duckling_mirror_dataset
+from .mirror import APP_FILES, finish_export
+from .train import check_recipe, check_split, check_trainable, train, validation_report
 from .evaluate import cross_validate
-from .export import export_mirror
+from .export import check_ours, export_mirror
 
 # %% auto #0
 __all__ = ['duckling_mirror']
@@ -29,23 +31,27 @@ def duckling_mirror(
     n: int = None,  # search results per search term (100); every photo with `--images`
     size: int = 224,  # training picture size
     cv: int = 0,  # cross-validate with this many folds first (5 is good; costs that many trainings): honest figures, calibration from every picture, and the final model trained on all of them
+    overwrite: bool = False,  # replace files in `app` that an export did not write (a Space's own README.md, say)
 ):
     "Search, download, train and export the mirror into `app`"
     with friendly_errors(duckling_mirror):
         check_recipe(arch, epochs, size, freeze_epochs=freeze_epochs)
         if cv == 1 or cv < 0: raise UsageError(f'--cv {cv}: 0 (no cross-validation) or at least 2 folds')
         check_writable(app, '--app')
+        if not overwrite and Path(app).is_dir(): check_ours(finish_export(app), APP_FILES)
         duckling_mirror_dataset(dest=dest, images=images, n=n)
         counts = check_trainable(dest)
         label, fewest = min(counts.items(), key=lambda o: o[1])
         if cv > fewest: raise UsageError(f'--cv {cv}: more folds than pictures of {label} ({fewest}); use at most {fewest}')
+        if not cv: check_split(dest)  # a fifth held back: not one picture, on a handful
         kw = dict(arch=arch, epochs=epochs, freeze_epochs=freeze_epochs, size=size)
         if cv:
             print(f'Cross-validating: {cv} trainings, each holding back 1/{cv} of the pictures')
-            res = cross_validate(dest, folds=cv, **kw)
-            print(res)
+            try: res = cross_validate(dest, folds=cv, **kw)
+            except DatasetError as e: raise UsageError(f'--cv {cv}: {e}') from None
+            print(res, *filter(None, [res.compare_with_guessing()]), sep='\n')
         learn = train(dest, valid_pct=0 if cv else 0.2, **kw)
-        out = export_mirror(learn, app, cv=res if cv else None)
-        if not cv: print(f'Error rate on the {len(learn.dls.valid_ds)} validation pictures: {learn.recorder.values[-1][-1]:.1%}')  # as the last epoch measured it: no second pass
-        print(f"The mirror is in {out}/, ready for a Space: try it with `duckling-mirror-serve --app {out}`")
+        if not cv: print(validation_report(learn))
+        out = export_mirror(learn, app, cv=res if cv else None, overwrite=overwrite)
+        print(f"The mirror is in {out}/, ready for a Space: try it with `duckling-mirror-serve --app {quote(str(out))}`")
         return learn

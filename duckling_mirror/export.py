@@ -7,22 +7,25 @@ Docs: https://duckling-mirror.github.io/duckling-mirror/export.html.md"""
 # %% ../nbs/04_export.ipynb #d35077e4
 from __future__ import annotations
 from .errors import UsageError, check_writable, friendly_errors  # first: it silences a warning of fastai's imports
-import copy, json, datetime, shutil, warnings
+import copy, hashlib, io, json, datetime, os, shutil, warnings
 from importlib.metadata import version
+from shlex import quote
 import numpy as np
 from pathlib import Path
 import fastai, timm, torch
 from fastai.vision.all import Learner, Normalize, Resize
 import duckling_mirror, duckling_mirror.mirror
-from .download import write_atomic
+from .download import sha256
+from .mirror import APP_FILES, finish_export
 from fastai.learner import load_learner
 from fastcore.script import call_parse
-from .train import dataset_files, evidence
+from .train import compare_with_guessing, evidence, guessing
 from .evaluate import CrossValidation, fit_temperature
 
 # %% auto #0
 __all__ = ['DEFAULT_THRESHOLD', 'APP_PY', 'mirror_config', 'answers', 'calibrate_neither', 'export_onnx', 'space_card',
-           'write_space', 'calibrate', 'export_mirror', 'duckling_mirror_export']
+           'space_files', 'app_files', 'check_ours', 'write_app', 'write_space', 'cv_mismatch', 'calibrate',
+           'export_mirror', 'duckling_mirror_export']
 
 # %% ../nbs/04_export.ipynb #2b3d3583
 def mirror_config(
@@ -81,15 +84,15 @@ def calibrate_neither(
 def export_onnx(
     model: torch.nn.Module,  # a trained network
     size: int,  # the side of its square input pictures
-    f: Path,  # where the graph goes
-) -> Path:
+    f: Path | io.BytesIO,  # where the graph goes: a file, or a binary file object
+) -> Path | io.BytesIO:
     "Write `model` as an ONNX graph with a free batch size: input `x` (n, 3, size, size), output `logits` (n, labels)"
     m = copy.deepcopy(model).cpu().eval()
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')  # the TorchScript-based exporter says it is deprecated; it still works, and needs nothing more
-        torch.onnx.export(m, (torch.zeros(1, 3, size, size),), str(f), dynamo=False, input_names=['x'],
-                          output_names=['logits'], dynamic_axes={'x': {0: 'n'}, 'logits': {0: 'n'}}, opset_version=17)
-    return Path(f)
+        torch.onnx.export(m, (torch.zeros(1, 3, size, size),), f if hasattr(f, 'write') else str(f), dynamo=False,
+                          input_names=['x'], output_names=['logits'], dynamic_axes={'x': {0: 'n'}, 'logits': {0: 'n'}}, opset_version=17)
+    return f if hasattr(f, 'write') else Path(f)
 
 # %% ../nbs/04_export.ipynb #f0387b5e
 APP_PY = '''"The magic mirror, as a Hugging Face Space runs it (`python app.py`). Written by duckling-mirror's `export_mirror`."
@@ -102,17 +105,23 @@ make_demo(Path(__file__).parent).launch(max_file_size=MAX_FILE_SIZE)
 def space_card(
     cfg: dict,  # what `mirror.json` holds
 ) -> str:
-    "The Space's README.md: its front matter, and what the mirror knows and how well"
+    "The Space's README.md: its front matter, and what the mirror knows and how well, as far as it was measured"
     labels = [l for l in cfg['labels'] if l != 'neither']
-    ev, nei = cfg.get('cross_validated'), cfg['neither']
-    if ev: how = (f"Measured by {ev['folds']}-fold cross-validation" + (f", repeated {ev['repeats']} times," if ev['repeats'] > 1 else '') + f" over its {ev['pictures']} pictures "
+    ev, nei = cfg.get('cross_validated') or cfg.get('validated') or {}, cfg['neither']
+    if 'folds' in ev: how = (f"Measured by {ev['folds']}-fold cross-validation" + (f", repeated {ev['repeats']} times," if ev['repeats'] > 1 else '') + f" over its {ev['pictures']} pictures "
                   f"(each tested by a model that never saw it): error {ev['error']:.1%} ± {ev['error_sd']:.1%}; recall "
                   + ', '.join(f'{k} {v:.0%}' for k, v in ev['recall'].items())
                   + (f"; *neither* recall {ev['neither_recall']:.0%}, real pictures answered *neither* {ev['false_neither']:.0%}"
                      if 'neither_recall' in ev else '') + '.')
-    else:
-        err = cfg.get('validated', {}).get('validation_error')
-        how = f'Error on its validation pictures: {err:.1%}.' if err is not None else 'Not measured.'
+    elif ev.get('validation_error') is not None: how = f"Error on its {ev.get('pictures', '')} validation pictures: {ev['validation_error']:.1%}.".replace('  ', ' ')
+    else: how = 'Not measured: it was trained on every picture, with none held back to test it.'
+    if ev.get('better_than_guessing') is False:
+        how += (f" **That is not clearly better than guessing**: always answering *{ev['guessing']['label']}* would be wrong "
+                f"{ev['guessing']['error']:.1%} of the time.")
+    fit = cfg.get('temperature_fit', dict(calibrated=True))
+    conf = (f'Its confidence is temperature-scaled (T = {cfg["temperature"]:.2f}, fitted on {nei.get("calibrated_on", "held-out pictures")}): '
+            f'on those pictures, "80% sure" was right about 80% of the time' if fit['calibrated'] else
+            f'Its confidence is not calibrated ({fit["why"]}): "80% sure" is the model\'s own word, not a measured rate')
     trained = {k: sum(v.values()) for k, v in cfg['trained_on'].items()}
     return f"""---
 title: Duckling Mirror
@@ -141,9 +150,8 @@ ONNX Runtime (`model.onnx`: a graph and its weights; loading it runs no code).
 
 {how}
 
-Its confidence is temperature-scaled (T = {cfg['temperature']:.2f}), so that "80% sure" means right about 80% of the
-time; it answers *neither* when no label reaches {nei['threshold']:.0%} ({nei['why']}). `mirror.json` has the
-details, the library versions and the date.
+{conf}; it answers *neither* when no label reaches {nei['threshold']:.0%} ({nei['why']}). `mirror.json` has the
+details, the recipe, the library versions and the date.
 
 ## Limits
 - It knows only what it was shown. Drawings, toys, unusual breeds and odd angles can fool it.
@@ -158,19 +166,84 @@ python app.py
 """
 
 # %% ../nbs/04_export.ipynb #6fa0fb21
+def space_files(
+    cfg: dict,  # what `mirror.json` holds
+) -> dict:
+    "The code and configuration of a Hugging Face Space around the mirror `cfg` describes: {file name: bytes}"
+    reqs = "# What the app imports; gradio itself comes from `sdk_version` in README.md.\n" + ''.join(
+        f'{p}=={version(p)}\n' for p in ('onnxruntime', 'numpy', 'pillow'))
+    return {'mirror.py': Path(duckling_mirror.mirror.__file__).read_bytes(), 'app.py': APP_PY.encode(),
+            'requirements.txt': reqs.encode(), '.gitattributes': b'*.onnx filter=lfs diff=lfs merge=lfs -text\n',
+            'README.md': space_card(cfg).encode()}
+
+# %% ../nbs/04_export.ipynb #de64e513
+def app_files(
+    cfg: dict,  # what `mirror.json` holds (its `files` are made anew)
+    model_sha256: str,  # the sha256 of `model.onnx`
+) -> dict:
+    "The Space's files and `mirror.json` around the model: {file name: bytes}, `mirror.json` listing the sha256 of each file"
+    cfg = {k: v for k, v in cfg.items() if k != 'files'}
+    files = space_files(cfg)
+    cfg['files'] = {'model.onnx': model_sha256, **{n: hashlib.sha256(b).hexdigest() for n, b in files.items()}}
+    return {**files, 'mirror.json': (json.dumps(cfg, indent=2) + '\n').encode()}
+
+# %% ../nbs/04_export.ipynb #dffb7014
+def check_ours(
+    dest: Path,  # the app's folder
+    names: list,  # the files about to be written there
+) -> list:
+    "`names`, if none would replace a file in `dest` that an export did not write (or that was changed since); else a `UsageError`"
+    try: ours = json.loads((Path(dest)/'mirror.json').read_text()).get('files', {})
+    except (OSError, ValueError, AttributeError): ours = {}
+    theirs = [n for n in names if n != 'mirror.json' and (Path(dest)/n).is_file() and ours.get(n) != sha256(Path(dest)/n)]
+    theirs += [n for n in names if (Path(dest)/n).exists() and not (Path(dest)/n).is_file()]
+    if (Path(dest)/'mirror.json').exists() and not ours: theirs.append('mirror.json')
+    if theirs: raise UsageError(f'{dest} has {", ".join(sorted(set(theirs)))}, which this export did not write (or which changed '
+                                'since): to replace them, pass overwrite=True (--overwrite)')
+    return names
+
+# %% ../nbs/04_export.ipynb #b59c9ca4
+def write_app(
+    dest: Path,  # the app's folder
+    files: dict,  # {file name: bytes}: everything to write
+    overwrite: bool = False,  # replace files that an export did not write
+) -> Path:
+    "Write `files` into `dest` as one unit: staged beside the app, committed by one rename, then moved into place"
+    dest = finish_export(dest)  # an earlier export, committed but interrupted
+    if not overwrite: check_ours(dest, list(files))
+    new = dest/'.export-new'
+    shutil.rmtree(new, ignore_errors=True)  # an earlier export, interrupted before its commit
+    new.mkdir(parents=True)
+    try:
+        for name, data in files.items(): (new/name).write_bytes(data)
+        os.replace(new, dest/'.export-ready')  # the commit: from here on, the new app is the app
+    except BaseException:
+        shutil.rmtree(new, ignore_errors=True)
+        raise
+    return finish_export(dest)
+
+# %% ../nbs/04_export.ipynb #e3052fa8
 def write_space(
     dest: Path,  # the app's folder, where `export_mirror` wrote `model.onnx` and `mirror.json`
+    overwrite: bool = False,  # replace files that an export did not write
 ) -> Path:
-    "Write the code and configuration of a Hugging Face Space around the mirror in `dest`"
-    dest = Path(dest)
-    cfg = json.loads((dest/'mirror.json').read_text())
-    shutil.copyfile(duckling_mirror.mirror.__file__, dest/'mirror.py')
-    write_atomic(dest/'app.py', APP_PY)
-    write_atomic(dest/'requirements.txt', "# What the app imports; gradio itself comes from `sdk_version` in README.md.\n"
-                 + ''.join(f'{p}=={version(p)}\n' for p in ('onnxruntime', 'numpy', 'pillow')))
-    write_atomic(dest/'.gitattributes', '*.onnx filter=lfs diff=lfs merge=lfs -text\n')
-    write_atomic(dest/'README.md', space_card(cfg))
-    return dest
+    "Write (again) the code and configuration of a Hugging Face Space around the mirror exported to `dest`"
+    cfg = json.loads((finish_export(dest)/'mirror.json').read_text())
+    return write_app(dest, app_files(cfg, cfg.get('files', {}).get('model.onnx') or sha256(Path(dest)/'model.onnx')), overwrite)
+
+# %% ../nbs/04_export.ipynb #4409577f
+def cv_mismatch(
+    cv: CrossValidation,  # a cross-validation, e.g. `duckling-mirror-cv`'s `cv.npz`
+    recipe: dict | None,  # how the learner was trained, and on which pictures (`learn.recipe`)
+    vocab: list,  # the learner's labels
+) -> str:
+    "'' if `cv` measured the learner's own recipe on its pictures; else how they differ"
+    if cv.vocab != list(vocab): return f'it has the labels {cv.vocab}, the learner {list(vocab)}'
+    if recipe is None: return 'the learner does not say how it was trained (it was not made by `train`)'
+    if cv.recipe is None: return 'it does not say which recipe it measured (an older version made it)'
+    if cv.recipe.get('pictures') != recipe.get('pictures'): return 'it measured other pictures than the learner was trained on (the dataset changed in between)'
+    diff = [f'{k} {cv.recipe.get(k)!r}, the learner {v!r}' for k, v in recipe.items() if cv.recipe.get(k) != v]
+    return f'it measured another recipe ({"; ".join(diff)})' if diff else ''
 
 # %% ../nbs/04_export.ipynb #b9ae1936
 def calibrate(
@@ -179,11 +252,18 @@ def calibrate(
     vocab: list,  # the labels
     max_false_neither: float = 0.03,  # target share of real pictures answered 'neither'
     min_pictures: int = 20,  # fewer pictures than this: no temperature is fitted (1)
+    limit: float = 20.,  # a fitted temperature this far from 1 (or 1/`limit`) is at the fit's limit: not a calibration
 ) -> dict:
-    "The temperature and the 'neither' threshold that `logits` support"
-    T = fit_temperature(logits, targets) if len(targets) >= min_pictures else 1.
+    "The temperature and the 'neither' threshold that `logits` support, and whether the temperature is calibrated"
+    T = fit_temperature(logits, targets, limit) if len(targets) >= min_pictures else 1.
+    if len(targets) < min_pictures: fit = dict(calibrated=False, why=f'{len(targets)} pictures are too few to fit it on ({min_pictures} at least)')
+    elif not 1.01 / limit < T < limit / 1.01:
+        fit = dict(calibrated=False, why=f"the fit ran to its limit (T = {T:.2f}): the model's confidence says nothing of "
+                                         "whether it is right, so its probabilities are shown as it gives them")
+        T = 1.
+    else: fit = dict(calibrated=True, why=f'fitted on {len(targets)} pictures')
     probs = torch.tensor(np.asarray(logits) / T).softmax(-1).numpy()
-    return dict(temperature=round(T, 4), neither=dict(
+    return dict(temperature=round(T, 4), temperature_fit=fit, neither=dict(
         method="the likeliest label, or 'neither' when its temperature-scaled probability is under `threshold`",
         **calibrate_neither(probs, np.asarray(targets), vocab, max_false_neither)))
 
@@ -194,27 +274,32 @@ def export_mirror(
     cv: CrossValidation | None = None,  # a cross-validation of the same recipe: calibrate on its out-of-fold predictions
     threshold: float | None = None,  # below this confidence the mirror answers 'neither'; None: calibrated
     max_false_neither: float = 0.03,  # the calibration's target share of real pictures answered 'neither'
+    overwrite: bool = False,  # replace files in `dest` that an export did not write
 ) -> Path:
-    "Write `learn`'s model to `dest/model.onnx`, how to use it and how good it is to `dest/mirror.json`, and the Space around them"
+    "Write `learn`'s model to `dest/model.onnx`, how to use it and how good it is to `dest/mirror.json`, and the Space around them, as one unit"
     dest, vocab = Path(dest), list(learn.dls.vocab)
-    dest.mkdir(parents=True, exist_ok=True)
     ev = evidence(learn)  # one pass over the validation pictures, or what `save_learner` kept of it
-    if cv is not None:
-        if cv.vocab != vocab: raise ValueError(f'The cross-validation has labels {cv.vocab}, the model {vocab}')
-        cal = calibrate(cv.logits, cv.targets, vocab, max_false_neither)
-        source = f'out-of-fold predictions of a {cv.logits.shape[0]} x {len(cv.secs) // cv.logits.shape[0]}-fold cross-validation over {len(cv.files)} pictures'
-    else:
-        logits, targets = ev['logits'], ev['targets']
-        cal = calibrate(logits, targets, vocab, max_false_neither)
-        source = f'the {len(targets)} validation pictures'
-        error = float((logits.argmax(1) != targets).mean()) if len(targets) else None
+    if cv is not None and (why := cv_mismatch(cv, ev.get('recipe'), vocab)):
+        print(f'The cross-validation is not used: {why}. The mirror is calibrated on its validation pictures instead.')
+        cv = None
+    logits, targets = (cv.logits, cv.targets) if cv is not None else (ev['logits'], ev['targets'])
+    cal = calibrate(logits, targets, vocab, max_false_neither)
     if threshold is not None: cal['neither'].update(threshold=threshold, calibrated=False, why='set by hand')
-    cal['neither']['calibrated_on'] = source
-    figures = cv.summary(cal['temperature'], cal['neither']['threshold']) if cv is not None else dict(validation_error=error)
-    cfg = {**mirror_config(learn), 'trained_on': ev['trained_on'], **cal, ('cross_validated' if cv is not None else 'validated'): figures}
-    export_onnx(learn.model, cfg['size'], dest/'model.onnx')
-    write_atomic(dest/'mirror.json', json.dumps(cfg, indent=2) + '\n')
-    return write_space(dest)
+    if cv is not None:
+        cal['neither']['calibrated_on'] = f'out-of-fold predictions of a {cv.logits.shape[0]} x {len(cv.secs) // cv.logits.shape[0]}-fold cross-validation over {len(cv.files)} pictures'
+        figures = {'cross_validated': cv.summary(cal['temperature'], cal['neither']['threshold'])}
+    else:
+        cal['neither']['calibrated_on'], n = f'the {len(targets)} validation pictures', len(targets)
+        wrong, labels = int((logits.argmax(1) != targets).sum()), [vocab[t] for t in targets]
+        figures = {'validated': dict(validation_error=wrong / n if n else None, pictures=n)}
+        if n: figures['validated'].update(guessing=dict(zip(('label', 'error'), guessing(labels))),
+                                          better_than_guessing=not compare_with_guessing(wrong, labels))
+    cfg = {**mirror_config(learn), 'recipe': ev.get('recipe'), 'trained_on': ev['trained_on'], **cal, **figures}
+    if (f := next(iter(figures.values()))).get('better_than_guessing') is False:
+        print(f"Not clearly better than guessing: always answering {f['guessing']['label']!r} would be wrong "
+              f"{f['guessing']['error']:.1%} of the time; the Space's README says so.")
+    model = export_onnx(learn.model, cfg['size'], io.BytesIO()).getvalue()
+    return write_app(dest, {'model.onnx': model, **app_files(cfg, hashlib.sha256(model).hexdigest())}, overwrite)
 
 # %% ../nbs/04_export.ipynb #932df06e
 @call_parse
@@ -222,12 +307,13 @@ def duckling_mirror_export(
     path: str = 'data/mirror',  # the dataset `duckling-mirror-train` trained on (its `learner.pkl`, and `cv.npz` if any)
     app: str = 'app',  # where the app goes
     threshold: float = None,  # below this confidence the mirror answers 'neither' (default: calibrated)
+    overwrite: bool = False,  # replace files in the app's folder that an export did not write (a Space's own README.md, say)
 ):
     "Export the trained learner for the app: `model.onnx`, `mirror.json` and the Space around them"
     with friendly_errors(duckling_mirror_export, 'duckling-mirror-export'):
         path = Path(path)
         if not (path/'learner.pkl').exists():
-            raise UsageError(f'--path {path}: no trained learner (learner.pkl) there; train one first: duckling-mirror-train --path {path}')
+            raise UsageError(f'--path {path}: no trained learner (learner.pkl) there; train one first: duckling-mirror-train --path {quote(str(path))}')
         if threshold is not None and not 0 <= threshold <= 1: raise UsageError(f'--threshold {threshold}: a probability, from 0 to 1')
         check_writable(app, '--app')
         try:
@@ -235,19 +321,16 @@ def duckling_mirror_export(
                 warnings.simplefilter('ignore', UserWarning)  # fastai's reminder that a pickle can run code: this one is the user's own
                 learn = load_learner(path/'learner.pkl')
         except Exception as e:
-            raise UsageError(f'--path {path}: its learner.pkl cannot be read ({type(e).__name__}); train again: duckling-mirror-train --path {path}') from None
+            raise UsageError(f'--path {path}: its learner.pkl cannot be read ({type(e).__name__}); train again: duckling-mirror-train --path {quote(str(path))}') from None
+        if not overwrite and Path(app).is_dir(): check_ours(finish_export(app), APP_FILES)  # before any work
         try: cv = CrossValidation.load(path/'cv.npz') if (path/'cv.npz').exists() else None
         except Exception as e:
-            print(f'{path/"cv.npz"} is not used: it cannot be read ({type(e).__name__}); run duckling-mirror-cv again')
+            print(f'{path/"cv.npz"} is not used ({e}); the mirror is calibrated on its validation pictures instead')
             cv = None
-        same = lambda a, b: [Path(f).parts[-2:] for f in a] == [Path(f).parts[-2:] for f in b]  # label/name: wherever it ran from
-        if cv is not None and (not same(cv.files, dataset_files(path)) or cv.vocab != list(learn.dls.vocab)):
-            print(f'{path/"cv.npz"} is not used: the dataset has changed since it was made (run duckling-mirror-cv again)')
-            cv = None
-        out = export_mirror(learn, app, cv=cv, threshold=threshold)
+        out = export_mirror(learn, app, cv=cv, threshold=threshold, overwrite=overwrite)
         cfg = json.loads((out/'mirror.json').read_text())
-        n = cfg['neither']
-        print(f"Calibrated on {n['calibrated_on']}: temperature {cfg['temperature']}, 'neither' below {n['threshold']:.2f}"
-              + ('' if n['calibrated'] else f" ({n['why']})"))
-        print(f'The mirror is in {out}/, ready for a Space: try it with `duckling-mirror-serve --app {out}`')
+        n, t = cfg['neither'], cfg['temperature_fit']
+        print(f"Calibrated on {n['calibrated_on']}: temperature {cfg['temperature']}" + ('' if t['calibrated'] else f" (not calibrated: {t['why']})")
+              + f", 'neither' below {n['threshold']:.2f}" + ('' if n['calibrated'] else f" ({n['why']})"))
+        print(f'The mirror is in {out}/, ready for a Space: try it with `duckling-mirror-serve --app {quote(str(out))}`')
         return out

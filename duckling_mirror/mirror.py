@@ -6,14 +6,14 @@ Docs: https://duckling-mirror.github.io/duckling-mirror/app.html.md"""
 
 # %% ../nbs/05_app.ipynb #639e0d07
 from __future__ import annotations
-import json, os, threading, warnings
+import hashlib, json, math, os, threading, warnings
 from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 # %% auto #0
-__all__ = ['FORMATS', 'SAYINGS', 'MAX_FILE_SIZE', 'to_rgb', 'open_image', 'available_cpus', 'Mirror', 'say', 'load_mirror',
-           'picture_input', 'make_demo']
+__all__ = ['FORMATS', 'APP_FILES', 'SAYINGS', 'EXAMPLES', 'MAX_FILE_SIZE', 'to_rgb', 'open_image', 'available_cpus',
+           'finish_export', 'check_mirror', 'Mirror', 'say', 'load_mirror', 'picture_input', 'make_demo']
 
 # %% ../nbs/05_app.ipynb #01acb709
 def to_rgb(
@@ -78,6 +78,51 @@ def available_cpus() -> int:
     except (OSError, ValueError): return n
     return n if quota == 'max' else max(1, min(n, round(int(quota) / int(period))))
 
+# %% ../nbs/05_app.ipynb #f04e0f5d
+def finish_export(
+    path: Path,  # the app's folder
+) -> Path:
+    "Move into place the files of an export to `path` that was committed (`.export-ready`) but interrupted before it was done"
+    ready = Path(path)/'.export-ready'
+    if ready.is_dir():
+        for f in sorted(ready.iterdir()): os.replace(f, Path(path)/f.name)
+        ready.rmdir()
+    return Path(path)
+
+# %% ../nbs/05_app.ipynb #c0c5135a
+APP_FILES = ('.gitattributes', 'README.md', 'app.py', 'mirror.json', 'mirror.py', 'model.onnx', 'requirements.txt')
+
+# %% ../nbs/05_app.ipynb #a1ea6909
+def check_mirror(
+    cfg: dict,  # what `mirror.json` holds
+    session=None,  # an ONNX Runtime session of the model, to check against `cfg`
+    model: bytes = b'',  # the model's bytes, to check against the sha256 `cfg` recorded
+) -> dict:
+    "`cfg`, if it describes a mirror that can work (and `session` and `model` are the model it was written for); else a `ValueError`"
+    def need(ok, why):
+        if not ok: raise ValueError(f'mirror.json {why}')
+    num = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    labels = cfg.get('labels')
+    need(isinstance(labels, list) and len(labels) >= 2 and len(set(labels)) == len(labels), 'needs two labels or more, each once')
+    need(all(isinstance(l, str) and l and l.isprintable() and l == l.encode('utf-8', 'replace').decode() for l in labels),
+         'has a label that is not plain text')
+    need(isinstance(cfg.get('size'), int) and 32 <= cfg['size'] <= 1024, f"says size {cfg.get('size')!r}: 32 to 1024 pixels")
+    for k in ('mean', 'std'): need(isinstance(cfg.get(k), list) and len(cfg[k]) == 3 and all(map(num, cfg[k])), f'needs 3 numbers in {k!r}')
+    need(all(s > 0 for s in cfg['std']), "has a 'std' that is not above 0")
+    t = cfg.get('temperature', 1.)
+    need(num(t) and t > 0, f'says temperature {t!r}: a number above 0')
+    th = cfg.get('neither', {}).get('threshold', 0.)
+    need(num(th) and 0 <= th <= 1, f'says threshold {th!r}: from 0 to 1')
+    sha = cfg.get('files', {}).get('model.onnx')
+    need(not (model and sha) or hashlib.sha256(model).hexdigest() == sha,
+         'was written for another model.onnx (its sha256 differs): export the mirror again')
+    if session is not None:
+        shape, out = session.get_inputs()[0].shape, session.get_outputs()[0].shape
+        need(not all(isinstance(d, int) for d in shape[2:]) or list(shape[2:]) == [cfg['size']] * 2,
+             f'says size {cfg["size"]}, but model.onnx takes pictures of {shape[2:]}')
+        need(not isinstance(out[-1], int) or out[-1] == len(labels), f'has {len(labels)} labels, but model.onnx gives {out[-1]} outputs')
+    return cfg
+
 # %% ../nbs/05_app.ipynb #ceaaae19
 class Mirror:
     "A classifier exported by `export_mirror`, run by ONNX Runtime: loaded once, no pickle, no PyTorch"
@@ -92,12 +137,16 @@ class Mirror:
              path: Path = '.',  # the folder `export_mirror` wrote: `mirror.json` and `model.onnx`
              threads: int | None = None,  # CPU threads for ONNX Runtime; None: `available_cpus()`
             ) -> Mirror:
-        "The mirror exported to `path`"
+        "The mirror exported to `path`, checked (`check_mirror`): a `ValueError` if its files do not make a mirror"
         import onnxruntime as ort
-        cfg = json.loads((Path(path)/'mirror.json').read_text())
+        path = finish_export(path)
+        cfg = json.loads((path/'mirror.json').read_text())
+        if not isinstance(cfg, dict): raise ValueError('mirror.json is not what export_mirror writes')
+        check_mirror(cfg, model=(model := (path/'model.onnx').read_bytes()))
         opts = ort.SessionOptions()
         opts.intra_op_num_threads, opts.inter_op_num_threads = threads or available_cpus(), 1
-        return cls(ort.InferenceSession((Path(path)/'model.onnx').read_bytes(), opts, providers=['CPUExecutionProvider']), cfg)
+        session = ort.InferenceSession(model, opts, providers=['CPUExecutionProvider'])
+        return cls(session, check_mirror(cfg, session))
 
     def preprocess(self, img: Image.Image) -> np.ndarray:
         "`img` as the model's input, (3, size, size): centre square, `size` pixels, normalized, as fastai's `Resize` does"
@@ -168,6 +217,9 @@ def picture_input(**kwargs):
     im.preprocess = lambda payload: None if payload is None else payload.path  # no subclass: Gradio writes a .pyi for those
     return im
 
+# %% ../nbs/05_app.ipynb #3827fc4c
+EXAMPLES = ('.jpg', '.jpeg', '.png', '.webp')  # the example pictures an app shows, from its `examples/` folder
+
 # %% ../nbs/05_app.ipynb #d9847ac1
 def make_demo(
     path: Path = '.',  # the app's folder: `mirror.json`, `model.onnx`, `examples/`
@@ -182,10 +234,10 @@ def make_demo(
         try: probs = mirror.predict(img)
         except ValueError as e: raise gr.Error(str(e))
         return probs, say(*mirror.decide(probs), mirror.labels)
-    examples = [[str(f)] for f in sorted((path/'examples').glob('*.jpg'))] or None
+    examples = [[str(f)] for f in sorted((path/'examples').iterdir()) if f.suffix.lower() in EXAMPLES] if (path/'examples').is_dir() else []
     return gr.Interface(predict, picture_input(label='Your picture'),
                         [gr.Label(num_top_classes=3, label='The mirror sees'), gr.Textbox(label='The mirror says')],
-                        title='Mirror, mirror on the wall', examples=examples, cache_examples=False,
+                        title='Mirror, mirror on the wall', examples=examples or None, cache_examples=False,
                         description='Am I a duckling or a cygnet after all? Upload a picture and the mirror will tell.',
                         article='A fastai model fine-tuned on web image searches, run by ONNX Runtime. It knows only what it was shown.',
                         flagging_mode='never', api_name='predict')
