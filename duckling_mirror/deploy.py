@@ -6,13 +6,15 @@ Docs: https://duckling-mirror.github.io/duckling-mirror/deploy.html.md"""
 
 # %% ../nbs/05a_deploy.ipynb #48eb84a1
 from __future__ import annotations
+import os, re, stat
 from pathlib import Path
 from fastcore.script import call_parse
 from .errors import MirrorError, UsageError, friendly_errors
-from .mirror import MAX_FILE_SIZE, load_mirror, make_demo
+from .mirror import APP_FILES, EXAMPLES, MAX_FILE_SIZE, load_mirror, make_demo
 
 # %% auto #0
-__all__ = ['SPACE_FILES', 'duckling_mirror_serve', 'PushError', 'push_mirror', 'duckling_mirror_push']
+__all__ = ['duckling_mirror_serve', 'PushError', 'check_inside', 'read_inside', 'space_paths', 'read_space', 'upload_summary',
+           'space_id', 'check_token', 'push_mirror', 'duckling_mirror_push']
 
 # %% ../nbs/05a_deploy.ipynb #c6b6d2a1
 @call_parse
@@ -36,24 +38,123 @@ def duckling_mirror_serve(
 # %% ../nbs/05a_deploy.ipynb #4a17522d
 class PushError(MirrorError): "The Space could not be created or updated, and why"
 
-# %% ../nbs/05a_deploy.ipynb #43171b4f
-SPACE_FILES = ('app.py', 'mirror.py', 'mirror.json', 'model.onnx', 'requirements.txt', 'README.md')
+# %% ../nbs/05a_deploy.ipynb #56a9342e
+def check_inside(
+    app_dir: Path,  # the app's folder
+    rel: str,  # a path in it, as in the Space: 'examples/duck.jpg'
+) -> Path:
+    "`app_dir/rel`, if no part of it is a link and it stays inside `app_dir`; else a `UsageError` naming it"
+    app_dir, parts = Path(app_dir), Path(rel).parts
+    for i in range(1, len(parts) + 1):
+        if (p := app_dir.joinpath(*parts[:i])).is_symlink():
+            raise UsageError(f'{p}: a link (to {os.readlink(p)}), not a file; push follows no link, so that nothing from outside '
+                             f'{app_dir} is published by mistake: put the file itself there, or remove it')
+    if not (p := app_dir/rel).resolve().is_relative_to(app_dir.resolve()): raise UsageError(f'{p}: outside {app_dir}, not pushed')
+    return p
+
+# %% ../nbs/05a_deploy.ipynb #6c953a3a
+def read_inside(
+    app_dir: Path,  # the app's folder
+    rel: str,  # a path in it, as in the Space
+    max_size: int | None = None,  # refuse a file larger than this many bytes; None: no limit
+) -> bytes:
+    "The bytes of the plain file `app_dir/rel`, read through no link (see `check_inside`); else a `UsageError` naming it"
+    p = check_inside(app_dir, rel)
+    flags = os.O_RDONLY | getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_NONBLOCK', 0)  # no link, and no wait on a pipe
+    try: fd = os.open(p, flags)
+    except OSError as e: raise UsageError(f'{p}: cannot be read ({e.strerror})') from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode): raise UsageError(f'{p}: not a file (a folder, a pipe or a device): remove it')
+        if max_size is not None and st.st_size > max_size:
+            raise UsageError(f'{p}: {st.st_size / 1e6:.1f} MB, more than the {max_size / 1e6:g} MB push takes for it: make it smaller, or remove it')
+        with open(fd, 'rb', closefd=False) as f: return f.read()
+    finally: os.close(fd)
+
+# %% ../nbs/05a_deploy.ipynb #87285e91
+def space_paths(
+    app_dir: Path,  # the app's folder, as `export_mirror` wrote it
+    suffixes: tuple = EXAMPLES,  # the example pictures' kinds
+) -> list[str]:
+    "What push sends of `app_dir`, as paths in the Space: `APP_FILES`, then the example pictures and `examples/provenance.csv`"
+    app_dir = Path(app_dir)
+    missing = [f for f in APP_FILES if not os.path.lexists(app_dir/f)]
+    if missing: raise UsageError(f'{app_dir} is not an exported mirror: {", ".join(missing)} missing (export one: duckling-mirror-export)')
+    ex = check_inside(app_dir, 'examples')
+    names = sorted(n for n in os.listdir(ex) if not n.startswith('.')) if ex.is_dir() else []
+    return [*APP_FILES, *(f'examples/{n}' for n in names if n == 'provenance.csv' or Path(n).suffix.lower() in suffixes)]
+
+# %% ../nbs/05a_deploy.ipynb #305bfd73
+def read_space(
+    app_dir: Path,  # the app's folder, as `export_mirror` wrote it
+    max_picture: int = 5_000_000,  # the most bytes an example picture (or `provenance.csv`) may have
+) -> dict[str, bytes]:
+    "The files push sends (see `space_paths`), read through no link: {path in the Space: its bytes}"
+    return {rel: read_inside(app_dir, rel, None if rel in APP_FILES else max_picture) for rel in space_paths(app_dir)}
+
+# %% ../nbs/05a_deploy.ipynb #754e5250
+def upload_summary(
+    files: dict,  # {path in the Space: its bytes}, as `read_space` read them
+    url: str,  # the Space's address
+) -> str:
+    "One line: how many files went to `url`, how large, and which (the example pictures counted)"
+    pics = [p for p in files if p.startswith('examples/') and p != 'examples/provenance.csv']
+    ex = [f"{len(pics)} picture{'s' * (len(pics) != 1)}"] + ['provenance.csv'] * ('examples/provenance.csv' in files)
+    line = f"Uploaded {len(files)} file{'s' * (len(files) != 1)} ({sum(map(len, files.values())) / 1e6:.1f} MB) to {url}: " + ', '.join(p for p in files if '/' not in p)
+    return line + (f", examples/ ({', '.join(ex)})" if any(p.startswith('examples/') for p in files) else '')
+
+# %% ../nbs/05a_deploy.ipynb #00e29253
+def space_id(
+    repo_id: str | None,  # 'user/name', 'name', or the Space's address: https://huggingface.co/spaces/user/name
+) -> str:
+    "The Space's id in `repo_id`, checked as `huggingface_hub` checks it; else a `UsageError` saying what one looks like"
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+    if not repo_id or not repo_id.strip(): raise UsageError('Which Space? Give its name, like `your-name/duckling-mirror`.')
+    looks = ("a Space id looks like user/name (or just name, under your user), with letters, digits, '-', '_' and '.', "
+             "or is the Space's address, https://huggingface.co/spaces/user/name")
+    s = repo_id.strip()
+    if m := re.fullmatch(r'(?:https?://)?(?:www\.)?(?:huggingface|hf)\.co/+(.*)|https?://[^/]+/+(.*)', s, re.I):
+        parts = re.split(r'[?#]', m[1] if m[1] is not None else m[2])[0].strip('/').split('/')
+        if parts[0] == 'datasets': raise UsageError(f"{repo_id!r} is a dataset's address, not a Space's: {looks}")
+        if parts[0] != 'spaces' and len(parts) >= 2: raise UsageError(f"{repo_id!r} is a model's address, not a Space's: {looks}")
+        s = '/'.join(parts[1:3]) if parts[0] == 'spaces' and len(parts) >= 3 else repo_id
+    try: validate_repo_id(s)
+    except HFValidationError: raise UsageError(f'{repo_id!r} is not a Space id: {looks}') from None
+    return s
+
+# %% ../nbs/05a_deploy.ipynb #acb44306
+def check_token(
+    token: str | None,  # a token as given; None: `HF_TOKEN`, or the one `hf auth login` saved
+) -> str | None:
+    "`token` without the spaces around it, if it can be a Hugging Face token; else a `UsageError` saying where it is malformed"
+    where = 'The token'
+    if token is None:
+        from huggingface_hub import get_token
+        try: token, where = get_token(), 'The token in HF_TOKEN (or the one `hf auth login` saved)'
+        except Exception: return None  # none to be had: the Hub's own check says so
+        if token is None: return None
+    token = token.strip()
+    bad = next((i for i, c in enumerate(token) if not (c.isascii() and c.isprintable()) or c.isspace()), None)
+    if bad is not None:
+        raise UsageError(f'{where} is malformed: its character {bad + 1} is {token[bad]!r}, and a Hugging Face token holds only '
+                         'ASCII letters, digits and _ (hf_...); copy it again from https://huggingface.co/settings/tokens')
+    return token or None
 
 # %% ../nbs/05a_deploy.ipynb #6593f5b7
 def push_mirror(
     app_dir: Path = 'app',  # the app's folder, as `export_mirror` wrote it
-    repo_id: str | None = None,  # the Space: 'user/name' (or just 'name', under your user)
+    repo_id: str | None = None,  # the Space: 'user/name', just 'name' under your user, or its address
     token: str | None = None,  # a Hugging Face token with write access; None: `HF_TOKEN` or the one `hf auth login` saved
     private: bool = False,  # make a new Space private
     endpoint: str | None = None,  # the Hub's address; None: huggingface.co (or `HF_ENDPOINT`)
 ) -> str:
-    "Create the Gradio Space `repo_id` if needed and upload `app_dir` to it in one commit; the Space's address"
-    from huggingface_hub import HfApi
+    "Create the Gradio Space `repo_id` if needed and send it the Space's files of `app_dir` in one commit; the Space's address"
+    from huggingface_hub import CommitOperationAdd, HfApi
     from huggingface_hub.errors import HfHubHTTPError, LocalTokenNotFoundError
-    app_dir = Path(app_dir)
-    missing = [f for f in SPACE_FILES if not (app_dir/f).exists()]
-    if missing: raise UsageError(f'{app_dir} is not an exported mirror: {", ".join(missing)} missing (export one: duckling-mirror-export)')
-    if not repo_id: raise UsageError('Which Space? Give its name, like `your-name/duckling-mirror`.')
+    repo_id, token, app_dir = space_id(repo_id), check_token(token), Path(app_dir)
+    files = read_space(app_dir)
+    mirror, why = load_mirror(app_dir)
+    if mirror is None: raise UsageError(f"{app_dir}: not pushed, its mirror does not load: {' '.join(why.split())}")
     api = HfApi(endpoint=endpoint, token=token)
     try: user = api.whoami()['name']
     except LocalTokenNotFoundError:
@@ -78,22 +179,26 @@ def push_mirror(
         raise PushError(f'The Space {repo_id} could not be created ({e}).') from None
     if url.repo_type != 'space':
         raise PushError(f'{repo_id} is already taken by a {url.repo_type} repository on the Hub: choose another name for the Space.')
-    try: api.upload_folder(folder_path=app_dir, repo_id=repo_id, repo_type='space', commit_message='Update the mirror',
-                           ignore_patterns=['*.pyc', '__pycache__/*', '.gradio/*', 'flagged/*'])
+    ops = [CommitOperationAdd(path_in_repo=p, path_or_fileobj=b) for p, b in files.items()]
+    try: api.create_commit(repo_id, ops, commit_message='Update the mirror', repo_type='space')
     except HfHubHTTPError as e: raise PushError(f'The upload to {repo_id} failed ({e}).') from None
-    return f"{api.endpoint.rstrip('/')}/spaces/{repo_id}"
+    except Exception as e:  # the connection dropped: httpx's errors
+        raise PushError(f'The upload to {repo_id} was cut off ({type(e).__name__}: {str(e)[:120]}); push again') from None
+    url = f"{api.endpoint.rstrip('/')}/spaces/{repo_id}"
+    print(upload_summary(files, url))
+    return url
 
 # %% ../nbs/05a_deploy.ipynb #56a06ba9
 @call_parse
 def duckling_mirror_push(
-    repo_id: str,  # the Space: 'user/name', or just 'name' under your user
+    repo_id: str,  # the Space: 'user/name', just 'name' under your user, or its address
     app: str = 'app',  # the app's folder, as `export_mirror` wrote it
     token: str = None,  # a Hugging Face token with write access (default: HF_TOKEN, or `hf auth login`'s)
     private: bool = False,  # make a new Space private
     endpoint: str = None,  # the Hub's address (default: huggingface.co, or `HF_ENDPOINT`)
 ):
-    "Push the mirror's app to a Hugging Face Space (created if needed); prints its address"
+    "Push the mirror's app (its own files and example pictures, nothing else) to a Hugging Face Space, created if needed"
     with friendly_errors(duckling_mirror_push, 'duckling-mirror-push'):
         url = push_mirror(app, repo_id, token=token, private=private, endpoint=endpoint)
-        print(f'The mirror is on its way to {url} (the Space builds it in a minute or two).')
+        print('The Space builds it in a minute or two.')
         return url
