@@ -78,19 +78,25 @@ def available_cpus() -> int:
     except (OSError, ValueError): return n
     return n if quota == 'max' else max(1, min(n, round(int(quota) / int(period))))
 
+# %% ../nbs/05_app.ipynb #c0c5135a
+APP_FILES = ('.gitattributes', 'README.md', 'app.py', 'mirror.json', 'mirror.py', 'model.onnx', 'requirements.txt')
+
 # %% ../nbs/05_app.ipynb #f04e0f5d
 def finish_export(
     path: Path,  # the app's folder
 ) -> Path:
-    "Move into place the files of an export to `path` that was committed (`.export-ready`) but interrupted before it was done"
-    ready = Path(path)/'.export-ready'
-    if ready.is_dir():
-        for f in sorted(ready.iterdir()): os.replace(f, Path(path)/f.name)
-        ready.rmdir()
-    return Path(path)
-
-# %% ../nbs/05_app.ipynb #c0c5135a
-APP_FILES = ('.gitattributes', 'README.md', 'app.py', 'mirror.json', 'mirror.py', 'model.onnx', 'requirements.txt')
+    "Move into place the files of an export to `path` that was committed (`.export-ready`) but not done; anything else is left alone"
+    path, ready = Path(path), Path(path)/'.export-ready'
+    if ready.is_symlink() or not ready.is_dir(): return path
+    staged = {f.name: f for f in ready.iterdir()}
+    try: listed = json.loads((ready/'mirror.json').read_text())['files'] if 'mirror.json' in staged else {}
+    except (OSError, ValueError, KeyError, TypeError): return path
+    if any(n not in APP_FILES or f.is_symlink() or not f.is_file() or
+           (n != 'mirror.json' and listed.get(n) != hashlib.sha256(f.read_bytes()).hexdigest()) for n, f in staged.items()):
+        return path  # not a whole export of the project's: neither it nor the app is touched
+    for n in sorted(staged, key=lambda n: n == 'mirror.json'): os.replace(staged[n], path/n)  # while mirror.json is there, it vouches for the rest
+    ready.rmdir()
+    return path
 
 # %% ../nbs/05_app.ipynb #a1ea6909
 def check_mirror(
@@ -108,7 +114,7 @@ def check_mirror(
          'has a label that is not plain text')
     need(isinstance(cfg.get('size'), int) and 32 <= cfg['size'] <= 1024, f"says size {cfg.get('size')!r}: 32 to 1024 pixels")
     for k in ('mean', 'std'): need(isinstance(cfg.get(k), list) and len(cfg[k]) == 3 and all(map(num, cfg[k])), f'needs 3 numbers in {k!r}')
-    need(all(s > 0 for s in cfg['std']), "has a 'std' that is not above 0")
+    need(all(abs(m) <= 10 for m in cfg['mean']) and all(1e-3 <= s <= 10 for s in cfg['std']), "has a 'mean' or 'std' far from any picture's")
     t = cfg.get('temperature', 1.)
     need(num(t) and t > 0, f'says temperature {t!r}: a number above 0')
     th = cfg.get('neither', {}).get('threshold', 0.)
@@ -142,6 +148,7 @@ class Mirror:
         path = finish_export(path)
         cfg = json.loads((path/'mirror.json').read_text())
         if not isinstance(cfg, dict): raise ValueError('mirror.json is not what export_mirror writes')
+        if (size := (path/'model.onnx').stat().st_size) > 2**31: raise ValueError(f'model.onnx is {size / 2**30:.1f} GB: no ONNX model is so large')
         check_mirror(cfg, model=(model := (path/'model.onnx').read_bytes()))
         opts = ort.SessionOptions()
         opts.intra_op_num_threads, opts.inter_op_num_threads = threads or available_cpus(), 1

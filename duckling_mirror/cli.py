@@ -11,10 +11,9 @@ from shlex import quote
 from fastcore.script import call_parse
 from .errors import UsageError, check_writable, friendly_errors
 from .download import DatasetError, duckling_mirror_dataset
-from .mirror import APP_FILES, finish_export
 from .train import check_recipe, check_split, check_trainable, train, validation_report
 from .evaluate import cross_validate
-from .export import check_ours, export_mirror
+from .export import check_app_dir, export_mirror
 
 # %% auto #0
 __all__ = ['duckling_mirror']
@@ -38,7 +37,7 @@ def duckling_mirror(
         check_recipe(arch, epochs, size, freeze_epochs=freeze_epochs)
         if cv == 1 or cv < 0: raise UsageError(f'--cv {cv}: 0 (no cross-validation) or at least 2 folds')
         check_writable(app, '--app')
-        if not overwrite and Path(app).is_dir(): check_ours(finish_export(app), APP_FILES)
+        check_app_dir(app, overwrite=overwrite)
         duckling_mirror_dataset(dest=dest, images=images, n=n)
         counts = check_trainable(dest)
         label, fewest = min(counts.items(), key=lambda o: o[1])

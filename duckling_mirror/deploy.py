@@ -6,15 +6,16 @@ Docs: https://duckling-mirror.github.io/duckling-mirror/deploy.html.md"""
 
 # %% ../nbs/05a_deploy.ipynb #48eb84a1
 from __future__ import annotations
-import os, re, stat
+import io, json, os, re, stat
+from urllib.parse import urlparse
 from pathlib import Path
 from fastcore.script import call_parse
 from .errors import MirrorError, UsageError, friendly_errors
-from .mirror import APP_FILES, EXAMPLES, MAX_FILE_SIZE, load_mirror, make_demo
+from .mirror import APP_FILES, EXAMPLES, MAX_FILE_SIZE, check_mirror, finish_export, load_mirror, make_demo, open_image
 
 # %% auto #0
-__all__ = ['duckling_mirror_serve', 'PushError', 'check_inside', 'read_inside', 'space_paths', 'read_space', 'upload_summary',
-           'space_id', 'check_token', 'push_mirror', 'duckling_mirror_push']
+__all__ = ['duckling_mirror_serve', 'PushError', 'check_inside', 'read_inside', 'space_paths', 'read_space', 'check_space',
+           'upload_summary', 'space_id', 'check_token', 'push_mirror', 'duckling_mirror_push']
 
 # %% ../nbs/05a_deploy.ipynb #c6b6d2a1
 @call_parse
@@ -33,7 +34,7 @@ def duckling_mirror_serve(
         try: make_demo(app).launch(server_port=port, share=share, max_file_size=MAX_FILE_SIZE)
         except OSError as e:
             if 'port' not in str(e): raise
-            raise MirrorError(f'--port {port}: something else is using it; choose another port (--port 7861)') from None
+            raise MirrorError(f'--port {port}: something else is using it; choose another port (--port {port + 1 if port < 65535 else 7861})') from None
 
 # %% ../nbs/05a_deploy.ipynb #4a17522d
 class PushError(MirrorError): "The Space could not be created or updated, and why"
@@ -82,6 +83,8 @@ def space_paths(
     if missing: raise UsageError(f'{app_dir} is not an exported mirror: {", ".join(missing)} missing (export one: duckling-mirror-export)')
     ex = check_inside(app_dir, 'examples')
     names = sorted(n for n in os.listdir(ex) if not n.startswith('.')) if ex.is_dir() else []
+    if odd := next((n for n in names if not n.isprintable() or n != n.encode('utf-8', 'replace').decode()), None):
+        raise UsageError(f'{ex}/{odd.encode("utf-8", "surrogateescape")!r}: a name the Hub cannot hold (not printable text): rename it')
     return [*APP_FILES, *(f'examples/{n}' for n in names if n == 'provenance.csv' or Path(n).suffix.lower() in suffixes)]
 
 # %% ../nbs/05a_deploy.ipynb #305bfd73
@@ -89,8 +92,31 @@ def read_space(
     app_dir: Path,  # the app's folder, as `export_mirror` wrote it
     max_picture: int = 5_000_000,  # the most bytes an example picture (or `provenance.csv`) may have
 ) -> dict[str, bytes]:
-    "The files push sends (see `space_paths`), read through no link: {path in the Space: its bytes}"
-    return {rel: read_inside(app_dir, rel, None if rel in APP_FILES else max_picture) for rel in space_paths(app_dir)}
+    "The files push sends (see `space_paths`), read through no link, each example a real picture: {path in the Space: its bytes}"
+    files = {rel: read_inside(app_dir, rel, None if rel in APP_FILES else max_picture) for rel in space_paths(app_dir)}
+    for rel, data in files.items():
+        if rel.startswith('examples/') and rel != 'examples/provenance.csv':
+            try: open_image(io.BytesIO(data))
+            except ValueError as e: raise UsageError(f'{Path(app_dir)/rel}: not an example picture ({e}); remove it') from None
+    return files
+
+# %% ../nbs/05a_deploy.ipynb #001bdc9c
+def check_space(
+    files: dict,  # {path in the Space: its bytes}, as `read_space` read them
+    where: Path = 'app',  # the app's folder, for the message
+) -> dict:
+    "`files`, if they make a Space that can start: a mirror whose model fits it, a README whose front matter runs `app.py` with Gradio"
+    import logging
+    from huggingface_hub import SpaceCard
+    try: check_mirror(json.loads(files['mirror.json']), model=files['model.onnx'])
+    except (ValueError, TypeError, AttributeError) as e: raise UsageError(f'{where}: not pushed, its mirror does not load: {e}') from None
+    logging.getLogger('huggingface_hub.repocard').setLevel(logging.ERROR)  # it warns of a card without front matter: we say so
+    try: meta = SpaceCard(files['README.md'].decode('utf-8')).data
+    except Exception: meta = {}
+    if meta.get('sdk') != 'gradio' or meta.get('app_file') != 'app.py':
+        raise UsageError(f'{where}/README.md does not configure the Space (front matter with sdk: gradio, app_file: app.py): '
+                         'export the mirror again (duckling-mirror-export), or put its front matter back')
+    return files
 
 # %% ../nbs/05a_deploy.ipynb #754e5250
 def upload_summary(
@@ -106,6 +132,7 @@ def upload_summary(
 # %% ../nbs/05a_deploy.ipynb #00e29253
 def space_id(
     repo_id: str | None,  # 'user/name', 'name', or the Space's address: https://huggingface.co/spaces/user/name
+    endpoint: str | None = None,  # the Hub pushed to; None: huggingface.co (or `HF_ENDPOINT`)
 ) -> str:
     "The Space's id in `repo_id`, checked as `huggingface_hub` checks it; else a `UsageError` saying what one looks like"
     from huggingface_hub.utils import HFValidationError, validate_repo_id
@@ -118,6 +145,10 @@ def space_id(
         if parts[0] == 'datasets': raise UsageError(f"{repo_id!r} is a dataset's address, not a Space's: {looks}")
         if parts[0] != 'spaces' and len(parts) >= 2: raise UsageError(f"{repo_id!r} is a model's address, not a Space's: {looks}")
         s = '/'.join(parts[1:3]) if parts[0] == 'spaces' and len(parts) >= 3 else repo_id
+        from huggingface_hub import constants
+        host, hub = (urlparse(u if '://' in u else f'https://{u}').hostname or '' for u in (repo_id.strip(), endpoint or constants.ENDPOINT))
+        if m[1] is None and host.lower() != hub.lower():  # an address on another Hub than the one pushed to: never send it elsewhere
+            raise UsageError(f"{repo_id!r} is a Space on {host}, but the push goes to {hub}: pass --endpoint https://{host}, or give the Space's id")
     try: validate_repo_id(s)
     except HFValidationError: raise UsageError(f'{repo_id!r} is not a Space id: {looks}') from None
     return s
@@ -133,28 +164,30 @@ def check_token(
         try: token, where = get_token(), 'The token in HF_TOKEN (or the one `hf auth login` saved)'
         except Exception: return None  # none to be had: the Hub's own check says so
         if token is None: return None
+    if not token.strip(): raise UsageError(f'{where} is empty: give one (hf_...), or leave --token out to use HF_TOKEN or `hf auth login`')
     token = token.strip()
     bad = next((i for i, c in enumerate(token) if not (c.isascii() and c.isprintable()) or c.isspace()), None)
     if bad is not None:
         raise UsageError(f'{where} is malformed: its character {bad + 1} is {token[bad]!r}, and a Hugging Face token holds only '
                          'ASCII letters, digits and _ (hf_...); copy it again from https://huggingface.co/settings/tokens')
-    return token or None
+    return token
 
 # %% ../nbs/05a_deploy.ipynb #6593f5b7
 def push_mirror(
     app_dir: Path = 'app',  # the app's folder, as `export_mirror` wrote it
     repo_id: str | None = None,  # the Space: 'user/name', just 'name' under your user, or its address
     token: str | None = None,  # a Hugging Face token with write access; None: `HF_TOKEN` or the one `hf auth login` saved
-    private: bool = False,  # make a new Space private
+    private: bool = False,  # make a new Space private (an existing public one is refused: push does not change who sees it)
     endpoint: str | None = None,  # the Hub's address; None: huggingface.co (or `HF_ENDPOINT`)
 ) -> str:
     "Create the Gradio Space `repo_id` if needed and send it the Space's files of `app_dir` in one commit; the Space's address"
     from huggingface_hub import CommitOperationAdd, HfApi
     from huggingface_hub.errors import HfHubHTTPError, LocalTokenNotFoundError
-    repo_id, token, app_dir = space_id(repo_id), check_token(token), Path(app_dir)
-    files = read_space(app_dir)
+    repo_id, token, app_dir = space_id(repo_id, endpoint), check_token(token), Path(app_dir)
+    files = read_space(finish_export(app_dir))  # an export that was interrupted is finished first
     mirror, why = load_mirror(app_dir)
     if mirror is None: raise UsageError(f"{app_dir}: not pushed, its mirror does not load: {' '.join(why.split())}")
+    check_space(files, app_dir)
     api = HfApi(endpoint=endpoint, token=token)
     try: user = api.whoami()['name']
     except LocalTokenNotFoundError:
@@ -179,6 +212,9 @@ def push_mirror(
         raise PushError(f'The Space {repo_id} could not be created ({e}).') from None
     if url.repo_type != 'space':
         raise PushError(f'{repo_id} is already taken by a {url.repo_type} repository on the Hub: choose another name for the Space.')
+    if private and not api.space_info(repo_id).private:
+        raise PushError(f'{repo_id} is a public Space already, and push does not change who sees it: make it private in its '
+                        'settings on the Hub first, or push without --private. Nothing was sent.')
     ops = [CommitOperationAdd(path_in_repo=p, path_or_fileobj=b) for p, b in files.items()]
     try: api.create_commit(repo_id, ops, commit_message='Update the mirror', repo_type='space')
     except HfHubHTTPError as e: raise PushError(f'The upload to {repo_id} failed ({e}).') from None

@@ -102,12 +102,15 @@ def in_dataset(
     f: str,  # a path one of the dataset's own files gives (a manifest row's `file`, a journal entry's)
     where: str = '',  # which file and row gives it, for the message
 ) -> Path:
-    "`dest/f`, if `f` is a relative path that stays inside the dataset `dest`, links followed; else a `DatasetError` naming `where`"
-    p, root = Path(dest)/f, Path(dest).resolve()
-    if not f or Path(f).is_absolute() or '..' in Path(f).parts or not p.resolve().is_relative_to(root) or p.resolve() == root:
-        raise DatasetError(f'{where + ": " if where else ""}{f!r} is not a file inside the dataset {dest}; nothing was changed. '
-                           'Fix or remove that row (or build the dataset again, in a new folder)')
-    return p
+    "`dest/f`, if `f` is a picture's place in the dataset `dest` (`label/name`, under `.trash/` or `.conflicts/`), inside it, links followed"
+    parts, root = Path(f).parts if isinstance(f, str) else (), Path(dest).resolve()
+    label = parts[1] if parts[:1] in (('.trash',), ('.conflicts',)) else parts[0] if parts else ''
+    try: check_label(label); ok = len(parts) == 2 + (label != parts[0]) and not parts[-1].startswith('.')
+    except DatasetError: ok = False
+    if not ok or not (Path(dest)/f).resolve().is_relative_to(root):
+        raise DatasetError(f"{where + ': ' if where else ''}{f!r} is not a picture's place in the dataset {dest} (label/name); nothing "
+                           'was changed. Fix or remove that row (or build the dataset again, in a new folder)')
+    return Path(dest)/f
 
 # %% ../nbs/01_download.ipynb #186323da
 def image_name(url: str) -> str:
@@ -345,8 +348,14 @@ def read_manifest(
         if bad := [i for i, (v, x) in enumerate(zip(df[c], n)) if v.strip() and not (x == x and float(x).is_integer())]:
             raise DatasetError(f'{f} line {bad[0] + 2}: {c} {df[c][bad[0]]!r} is not a whole number of pixels; fix that row')
         df[c] = n.astype('Int64')
-    for i, file in enumerate(df.file):
+    if bad := [i for i, v in enumerate(df.phash) if v and not re.fullmatch('[0-9a-f]{1,16}', v)]:  # 64 bits, as `imagehash` writes them
+        raise DatasetError(f'{f} line {bad[0] + 2}: phash {df.phash[bad[0]][:80]!r} is not a perceptual hash (16 hex digits); fix that row')
+    seen = {}
+    for i, (file, status) in enumerate(zip(df.file, df.status)):
         if file: in_dataset(dest, file, f'{f} line {i + 2}')
+        elif status in (Status.ok, Status.relabelled, Status.removed, Status.conflict):
+            raise DatasetError(f'{f} line {i + 2}: a picture that is {status} needs its file; fix that row')
+        if file and (j := seen.setdefault(file, i)) != i: raise DatasetError(f'{f} line {i + 2}: {file!r} is listed again (first on line {j + 2}); remove one')
     return df
 
 # %% ../nbs/01_download.ipynb #9b1ce178
@@ -512,6 +521,9 @@ def build_dataset(
     dest, terms = Path(dest), list(terms)
     for t in terms: check_label(t.label)
     dest.mkdir(parents=True, exist_ok=True)
+    for d in {dest/t.label for t in terms} | {dest/'searches'}:
+        if d.is_symlink() or (d.exists() and not d.is_dir()):
+            raise DatasetError(f"{d} is a link or a file: the dataset's pictures and searches go in folders of its own; remove it")
     with lock_dataset(dest):
         for p in dest.rglob('.*tmp'): p.unlink()  # left by an interrupted run
         recs = search_results(terms, dest, n, search, refresh)

@@ -221,12 +221,17 @@ def load(cls: CrossValidation,
          fname: Path,  # a file written by `CrossValidation.save`
         ) -> CrossValidation:
     "The cross-validation saved in `fname`; a `DatasetError` if it is damaged or its arrays do not fit together"
+    def need(ok, why):
+        if not ok: raise ValueError(why)
     try:
         with np.load(fname, allow_pickle=False) as d: a = {k: d[k] for k in d.files}
         r, n, k = a['logits'].shape
-        assert a['files'].shape == a['targets'].shape == (n,) and a['vocab'].shape == (k,) and a['folds'].shape == (r, n)
-        assert 0 <= a['targets'].min() and a['targets'].max() < k and np.isfinite(a['logits']).all()
+        need(a['files'].shape == a['targets'].shape == (n,) and a['vocab'].shape == (k,) and a['folds'].shape == (r, n), 'arrays of other sizes')
+        need(a['targets'].dtype.kind in 'iu' and a['folds'].dtype.kind in 'iu' and np.isfinite(a['logits']).all(), 'numbers of the wrong kind')
+        need(0 <= a['targets'].min() and a['targets'].max() < k, 'a target that is no label')
+        need(all(len(np.unique(f)) >= 2 for f in a['folds']) and len(a['secs']) == sum(len(np.unique(f)) for f in a['folds']), 'folds')
         recipe = json.loads(str(a['recipe'])) if 'recipe' in a else None
+        need(recipe is None or isinstance(recipe, dict), 'a recipe that is not one')
     except Exception as e:
         raise DatasetError(f'{fname} is damaged ({type(e).__name__}{": " + str(e)[:60] if str(e) else ""}): cross-validate again') from None
     return cls([Path(o) for o in a['files']], a['vocab'].tolist(), a['targets'], a['logits'], a['folds'], a['secs'].tolist(), recipe)

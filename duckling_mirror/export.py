@@ -24,8 +24,8 @@ from .evaluate import CrossValidation, fit_temperature
 
 # %% auto #0
 __all__ = ['DEFAULT_THRESHOLD', 'APP_PY', 'mirror_config', 'answers', 'calibrate_neither', 'export_onnx', 'space_card',
-           'space_files', 'app_files', 'check_ours', 'write_app', 'write_space', 'cv_mismatch', 'calibrate',
-           'export_mirror', 'duckling_mirror_export']
+           'space_files', 'app_files', 'check_ours', 'check_app_dir', 'write_app', 'write_space', 'cv_mismatch',
+           'calibrate', 'export_mirror', 'duckling_mirror_export']
 
 # %% ../nbs/04_export.ipynb #2b3d3583
 def mirror_config(
@@ -114,6 +114,8 @@ def space_card(
                   + (f"; *neither* recall {ev['neither_recall']:.0%}, real pictures answered *neither* {ev['false_neither']:.0%}"
                      if 'neither_recall' in ev else '') + '.')
     elif ev.get('validation_error') is not None: how = f"Error on its {ev.get('pictures', '')} validation pictures: {ev['validation_error']:.1%}.".replace('  ', ' ')
+    elif cfg['trained_on'] is None: how = ("Not measured: the learner was saved without the record of its pictures (fastai's own "
+                                         "`learn.export`; duckling-mirror's `save_learner` keeps it).")
     else: how = 'Not measured: it was trained on every picture, with none held back to test it.'
     if ev.get('better_than_guessing') is False:
         how += (f" **That is not clearly better than guessing**: always answering *{ev['guessing']['label']}* would be wrong "
@@ -122,7 +124,7 @@ def space_card(
     conf = (f'Its confidence is temperature-scaled (T = {cfg["temperature"]:.2f}, fitted on {nei.get("calibrated_on", "held-out pictures")}): '
             f'on those pictures, "80% sure" was right about 80% of the time' if fit['calibrated'] else
             f'Its confidence is not calibrated ({fit["why"]}): "80% sure" is the model\'s own word, not a measured rate')
-    trained = {k: sum(v.values()) for k, v in cfg['trained_on'].items()}
+    on = cfg['trained_on'] and f"{sum(cfg['trained_on']['train'].values())} pictures ({', '.join(f'{n} {l}' for l, n in cfg['trained_on']['train'].items())})"
     return f"""---
 title: Duckling Mirror
 emoji: 🦢
@@ -144,7 +146,7 @@ and it answers {', '.join(f'*{l}*' for l in labels)} or *neither*.
 
 ## How it was made
 {cfg['arch']}, pretrained on ImageNet, fine-tuned with [fastai](https://docs.fast.ai) on
-{trained['train']} pictures ({', '.join(f'{n} {l}' for l, n in cfg['trained_on']['train'].items())}) by
+{on or 'pictures it kept no record of'} by
 [duckling-mirror](https://github.com/duckling-mirror/duckling-mirror), whose notebooks tell each step, and run here by
 ONNX Runtime (`model.onnx`: a graph and its weights; loading it runs no code).
 
@@ -202,6 +204,21 @@ def check_ours(
                                 'since): to replace them, pass overwrite=True (--overwrite)')
     return names
 
+# %% ../nbs/04_export.ipynb #c0e49ac6
+def check_app_dir(
+    dest: Path,  # the app's folder (it may not exist yet)
+    names: list = APP_FILES,  # the files about to be written there
+    overwrite: bool = False,  # replace files that an export did not write
+) -> Path:
+    "`dest`, if an export may write `names` there: not a dataset, no stranger's `.export-ready`, no file it did not write (unless `overwrite`)"
+    dest = Path(dest)
+    if not dest.is_dir(): return dest
+    if (dest/'manifest.csv').exists(): raise UsageError(f'{dest} is a dataset (it has manifest.csv): export the app to a folder of its own')
+    if os.path.lexists(finish_export(dest)/'.export-ready'):
+        raise UsageError(f'{dest}/.export-ready is not an export of this project in progress: look at it, and remove it')
+    if not overwrite: check_ours(dest, names)
+    return dest
+
 # %% ../nbs/04_export.ipynb #b59c9ca4
 def write_app(
     dest: Path,  # the app's folder
@@ -209,14 +226,13 @@ def write_app(
     overwrite: bool = False,  # replace files that an export did not write
 ) -> Path:
     "Write `files` into `dest` as one unit: staged beside the app, committed by one rename, then moved into place"
-    dest = finish_export(dest)  # an earlier export, committed but interrupted
-    if not overwrite: check_ours(dest, list(files))
-    new = dest/'.export-new'
+    new = check_app_dir(dest, list(files), overwrite)/'.export-new'
+    if new.is_symlink(): new.unlink()
     shutil.rmtree(new, ignore_errors=True)  # an earlier export, interrupted before its commit
     new.mkdir(parents=True)
     try:
         for name, data in files.items(): (new/name).write_bytes(data)
-        os.replace(new, dest/'.export-ready')  # the commit: from here on, the new app is the app
+        os.replace(new, Path(dest)/'.export-ready')  # the commit: from here on, the new app is the app
     except BaseException:
         shutil.rmtree(new, ignore_errors=True)
         raise
@@ -295,6 +311,8 @@ def export_mirror(
         if n: figures['validated'].update(guessing=dict(zip(('label', 'error'), guessing(labels))),
                                           better_than_guessing=not compare_with_guessing(wrong, labels))
     cfg = {**mirror_config(learn), 'recipe': ev.get('recipe'), 'trained_on': ev['trained_on'], **cal, **figures}
+    if ev['trained_on'] is None: print("The learner keeps no record of its pictures (saved by fastai's own `learn.export`): "
+                                       "the Space says its figures were not measured. `save_learner` keeps them.")
     if (f := next(iter(figures.values()))).get('better_than_guessing') is False:
         print(f"Not clearly better than guessing: always answering {f['guessing']['label']!r} would be wrong "
               f"{f['guessing']['error']:.1%} of the time; the Space's README says so.")
@@ -322,7 +340,7 @@ def duckling_mirror_export(
                 learn = load_learner(path/'learner.pkl')
         except Exception as e:
             raise UsageError(f'--path {path}: its learner.pkl cannot be read ({type(e).__name__}); train again: duckling-mirror-train --path {quote(str(path))}') from None
-        if not overwrite and Path(app).is_dir(): check_ours(finish_export(app), APP_FILES)  # before any work
+        check_app_dir(app, overwrite=overwrite)  # before any work
         try: cv = CrossValidation.load(path/'cv.npz') if (path/'cv.npz').exists() else None
         except Exception as e:
             print(f'{path/"cv.npz"} is not used ({e}); the mirror is calibrated on its validation pictures instead')

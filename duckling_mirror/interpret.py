@@ -14,8 +14,8 @@ from functools import partial
 from fastai.vision.all import ClassificationInterpretation, Learner
 from fastai.vision.widgets import ImageClassifierCleaner
 from fastcore.script import call_parse
-from .download import (DatasetError, Status, check_label, in_dataset, lock_dataset, now, read_manifest, sha256,
-    trainable, write_manifest)
+from .download import (STATUSES, DatasetError, Status, check_label, in_dataset, lock_dataset, now, read_manifest,
+    sha256, trainable, write_manifest)
 
 # %% auto #0
 __all__ = ['top_losses_table', 'Cleaner', 'dataset_file', 'apply_cleaning', 'undo_cleaning', 'duckling_mirror_undo']
@@ -63,15 +63,20 @@ def _free_name(f: Path) -> Path:
 
 # %% ../nbs/03_interpret.ipynb #7bfb886c
 def _journal(path: Path) -> list[dict]:
-    "The cleaning actions of the dataset in `path` that have not been undone, oldest first; a `DatasetError` for a line naming a path outside it"
+    "The cleaning actions of the dataset in `path` that have not been undone, oldest first; a `DatasetError` for a line that cannot be one"
     f, entries = Path(path)/'cleaning.jsonl', []
     for i, l in enumerate(f.read_text(errors='surrogateescape').splitlines() if f.exists() else []):
         try: e = json.loads(l)
         except ValueError: continue  # torn by a crash while writing: its action never happened
-        if not isinstance(e, dict) or not {'id', 'action'} <= set(e): raise DatasetError(f'{f} line {i + 1} is not a cleaning action; remove it')
+        where = f'{f} line {i + 1}'
+        if not (isinstance(e, dict) and isinstance(e.get('id'), str) and e.get('action') in ('delete', 'relabel', 'undo')):
+            raise DatasetError(f'{where} is not a cleaning action; remove it')
         if e['action'] != 'undo':
-            for p in (e.get('file'), e.get('to'), *([e['before'].get('file')] if isinstance(e.get('before'), dict) and e['before'].get('file') else [])):
-                in_dataset(path, p if isinstance(p, str) else '', f'{f} line {i + 1}')
+            for k in ('file', 'to'): in_dataset(path, e.get(k) if isinstance(e.get(k), str) else '', where)
+            b = e.get('before', dict(status=Status.ok, file=e['file'], error=''))
+            if not (isinstance(e.get('sha256'), str) and isinstance(b, dict) and b.get('file') == e['file'] and b.get('status') in STATUSES
+                    and isinstance(b.get('error'), str)):
+                raise DatasetError(f'{where} is not a cleaning action this project wrote (its sha256 or its "before" is wrong); remove it')
         entries.append(e)
     undone = {e['id'] for e in entries if e['action'] == 'undo'}
     return [e for e in entries if e['action'] != 'undo' and e['id'] not in undone]
@@ -150,6 +155,7 @@ def apply_cleaning(
                 os.replace(path/f, to)
                 why = f'cleaning {entry["id"]}' if action == 'delete' else f'relabelled to {label} by cleaning {entry["id"]}'
                 df.loc[df.file == f, ['status', 'file', 'error']] = (Status.removed if action == 'delete' else Status.relabelled), entry['to'], why
+                write_manifest(df, path)  # after each move: a kill leaves at most one action for undo to put right
                 done.append(entry)
         finally: write_manifest(df, path)
     return done
@@ -159,24 +165,22 @@ def undo_cleaning(
     path: Path,  # the dataset folder
     n: int | None = None,  # how many of the last actions to undo; None: all
 ) -> list[dict]:
-    "Put back the last `n` cleaning actions, checking that each file is the one that was moved (sha256)"
+    "Put back the last `n` cleaning actions, checking that each file is the one that was moved (sha256); an undo cut short is finished"
     path = Path(path)
+    back = lambda e: not (path/e['to']).exists() and (path/e['file']).exists() and sha256(path/e['file']) == e['sha256']  # never moved, or moved back
     with lock_dataset(path):  # not while a build runs in it
         df, todo = read_manifest(path), _journal(path)[::-1][:n]
-        never = [e for e in todo if not (path/e['to']).exists() and (path/e['file']).exists() and sha256(path/e['file']) == e['sha256']]
-        todo = [e for e in todo if e not in never]  # journaled, then the machine stopped before the file moved
         for e in todo:
-            f = path/e['to']
-            if not f.exists() or sha256(f) != e['sha256']:
+            if back(e): continue
+            if not (path/e['to']).exists() or sha256(path/e['to']) != e['sha256']:
                 raise FileNotFoundError(f"Nothing was undone: can't undo {e['action']} of {e['file']}: {e['to']} is missing or has changed")
             if (path/e['file']).exists(): raise FileExistsError(f"Nothing was undone: can't undo {e['action']} of {e['file']}: a file is there again")
-        try:
-            for e in never + todo:
-                if e in todo: os.replace(path/e['to'], path/e['file'])
-                b = e.get('before', dict(status=Status.ok, file=e['file'], error=''))
-                df.loc[df.file == (e['to'] if e in todo else e['file']), ['status', 'file', 'error']] = b['status'], b['file'], b['error']
-                _journal_add(path, dict(id=e['id'], action='undo', time=now()))
-        finally: write_manifest(df, path)
+        for e in todo:
+            if not back(e): os.replace(path/e['to'], path/e['file'])
+            b = e.get('before', dict(status=Status.ok, file=e['file'], error=''))
+            df.loc[df.file.isin([e['to'], e['file']]), ['status', 'file', 'error']] = b['status'], b['file'], b['error']
+            write_manifest(df, path)  # after each move, then the journal: a kill leaves the next run an undo to finish
+            _journal_add(path, dict(id=e['id'], action='undo', time=now()))
     return todo
 
 # %% ../nbs/03_interpret.ipynb #bb075239

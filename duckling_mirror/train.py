@@ -6,7 +6,7 @@ Docs: https://duckling-mirror.github.io/duckling-mirror/train.html.md"""
 
 # %% ../nbs/02_train.ipynb #4ef021df
 from __future__ import annotations
-import atexit, hashlib, io, tempfile, warnings
+import atexit, hashlib, io, os, tempfile, warnings
 import fastai
 from collections import Counter
 from contextlib import AbstractContextManager, nullcontext
@@ -15,6 +15,7 @@ from shlex import quote
 from typing import Callable, NamedTuple
 from urllib.error import URLError
 from .errors import MirrorError, UsageError, check_writable, friendly_errors  # first: it silences a warning of fastai's imports
+import numpy as np
 import torch, timm
 from torch import nn
 from fastai.vision.all import (DataBlock, DataLoaders, ImageBlock, CategoryBlock, Learner, get_image_files, parent_label,
@@ -36,9 +37,9 @@ __all__ = ['ARCHS', 'dataset_files', 'check_trainable', 'image_dls', 'check_spli
 # %% ../nbs/02_train.ipynb #e6b89e87
 def _unreadable(f: Path) -> str:
     "Why `f` is not a picture the mirror reads ('' if it is): its header is read, not its pixels"
+    if not f.is_file(): return 'missing' if not os.path.lexists(f) else 'not a file'  # a pipe would hang the read; a loop of links
     try:
         with Image.open(f, formats=FORMATS): return ''
-    except FileNotFoundError: return 'missing'
     except Exception: return 'empty' if f.stat().st_size == 0 else 'not a picture'
 
 # %% ../nbs/02_train.ipynb #c74a701a
@@ -232,6 +233,8 @@ def evidence(
 ) -> dict:
     "What `export_mirror` needs from `learn`'s data: pictures per label trained and validated on, the validation logits, the recipe"
     if getattr(learn, 'evidence', None) is not None: return learn.evidence
+    if not len(learn.dls.train.items) + len(learn.dls.valid.items):  # fastai's own `learn.export`, loaded: no record of its pictures
+        return dict(trained_on=None, logits=np.zeros((0, len(learn.dls.vocab)), np.float32), targets=np.zeros(0, int), recipe=getattr(learn, 'recipe', None))
     counts = lambda dl: dict(sorted(Counter(parent_label(o) for o in dl.items).items()))
     if len(learn.dls.valid_ds):
         with learn.no_bar(), learn.no_logging(): logits, targets = learn.get_preds(dl=learn.dls.valid, act=noop)

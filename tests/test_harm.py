@@ -1,18 +1,27 @@
 """No harm from a shared folder, a full disk or a kill (issue 16). Each test is one way the project hurt a person, left a
-torn file or answered with a traceback, tried as a hostile or careless user would, through the commands a person runs;
-each failed on the code before the fix. (The push, the download deadline, the address checks and the build lock have
-theirs in test_push.py and test_fetch.py.)"""
-import json, os, shutil, signal, subprocess, sys, textwrap, time
+torn file or answered with a traceback, tried as a hostile or careless user would; each failed on the code before the
+fix. Kills, Ctrl-C and a full disk on the command line run as processes; the rest calls the commands' functions in
+this process, where a problem a person can fix is a `MirrorError` (which the command line says in one line: see
+`errors`), since starting fastai takes 10 s a process. (The push, the download deadline, the address checks and the
+build lock have theirs in test_push.py and test_fetch.py.)"""
+import contextlib, errno, io, json, os, shutil, signal, subprocess, sys, textwrap, threading, time
 from contextlib import contextmanager
 from pathlib import Path
+from unittest.mock import patch
 import pytest
 from PIL import Image, ImageEnhance
 from test_commands import ENV, ok, run
-from duckling_mirror.download import read_manifest, sha256
-from duckling_mirror.mirror import Mirror
-from duckling_mirror.testing import PhotoServer, sample_photos
+from duckling_mirror.errors import MirrorError
+from duckling_mirror.download import build_dataset, check_dataset, folder_search, folder_terms, read_manifest, sha256, write_manifest
+from duckling_mirror.train import duckling_mirror_train, save_learner, train
+from duckling_mirror.evaluate import duckling_mirror_cv
+from duckling_mirror.interpret import apply_cleaning, duckling_mirror_undo, undo_cleaning
+from duckling_mirror.export import duckling_mirror_export, export_mirror, space_card
+from duckling_mirror.cli import duckling_mirror
+from duckling_mirror.mirror import Mirror, load_mirror
+from duckling_mirror.testing import FakeHub, PhotoServer, sample_photos
 
-QUICK = ['--epochs', 0, '--freeze-epochs', 1, '--size', 64]  # a recipe that trains in seconds
+QUICK = dict(epochs=0, freeze_epochs=1, size=64)  # a recipe that trains in seconds
 
 def one_line(out: subprocess.CompletedProcess, words: str, code: int = None) -> str:
     "The one line on stderr of a command that failed as a person should see it: no traceback, `words` in it"
@@ -21,6 +30,12 @@ def one_line(out: subprocess.CompletedProcess, words: str, code: int = None) -> 
     assert 'Traceback' not in out.stderr and len(out.stderr.strip().splitlines()) == 1, out.stderr[-3000:]
     return out.stderr
 
+def refused(f, words: str):
+    "`f()` stops with a `MirrorError` (one line, on the command line) that says `words`"
+    with pytest.raises(MirrorError) as e: f()
+    assert words in str(e.value) and '\n' not in str(e.value), str(e.value)
+    return str(e.value)
+
 def photos(d: Path, **n) -> Path:
     "A folder of the sample photos, `n[label]` of each label"
     for label, k in n.items():
@@ -28,33 +43,25 @@ def photos(d: Path, **n) -> Path:
         for f in sorted((sample_photos()/label).glob('*.jpg'))[:k]: shutil.copy(f, d/label)
     return d
 
-@pytest.fixture(scope='module')
-def trained(tmp_path_factory) -> dict:
-    "Two datasets with their learners (duck/swan, and duck/swan/goose) and the first one's exported app"
-    t = tmp_path_factory.mktemp('trained')
-    res = {}
-    for name, n in (('two', dict(duck=20, swan=20)), ('three', dict(duck=12, swan=12, goose=8))):
-        ok(run('duckling-mirror-dataset', '--images', photos(t/f'{name}_photos', **n), '--dest', t/name))
-        ok(run('duckling-mirror-train', '--path', t/name, *QUICK))
-        res[name] = t/name
-    ok(run('duckling-mirror-export', '--path', res['two'], '--app', t/'app'))
-    res['app'] = t/'app'
-    return res
-
-def script(patch: str, cmd: str) -> Path:
-    "A script that runs the command function `cmd` ('module:function') as a console script does, after the Python in `patch`"
-    import tempfile
-    mod, fn = cmd.split(':')
-    f = Path(tempfile.mkdtemp())/'run.py'
-    f.write_text(textwrap.dedent(patch) + f'\nfrom {mod} import {fn}\n{fn}()\n')
-    return f
-
-def run_with(patch: str, cmd: str, *args, timeout: float = 600) -> subprocess.CompletedProcess:
-    "Run the command function `cmd` ('module:function') as its own process, after the Python in `patch`"
-    return subprocess.run([sys.executable, script(patch, cmd), *map(str, args)], capture_output=True, text=True, env=ENV, timeout=timeout)
+def dataset(images: Path, dest: Path) -> Path:
+    "A dataset of the photos in `images`, built as `duckling-mirror-dataset --images` builds it"
+    build_dataset(folder_terms(images), dest, search=folder_search(images), schemes=('file',), progress=False)
+    return dest
 
 def files(d: Path) -> dict:
-    return {str(f.relative_to(d)): f.read_bytes() for f in sorted(Path(d).rglob('*')) if f.is_file()}
+    return {str(f.relative_to(d)): f.read_bytes() for f in sorted(Path(d).rglob('*')) if f.is_file() and not f.is_symlink()}
+
+@pytest.fixture(scope='module')
+def trained(tmp_path_factory) -> dict:
+    "Two datasets with their learners (duck/swan, and duck/goose/swan) and the first one's exported app"
+    t, res = tmp_path_factory.mktemp('trained'), {}
+    for name, n in (('two', dict(duck=20, swan=20)), ('three', dict(duck=12, swan=12, goose=8))):
+        res[name] = dataset(photos(t/f'{name}_photos', **n), t/name)
+        save_learner(train(res[name], quiet=True, **QUICK))
+    res['app'] = export_mirror(train(res['two'], quiet=True, **QUICK), t/'app')
+    return res
+
+def copy(d: Path, to: Path) -> Path: return Path(shutil.copytree(d, to))
 
 # Every write whole
 
@@ -69,42 +76,77 @@ KILL_AT = '''
             return real[i](a, b, *args, **kw)
         return move
     os.replace, os.rename = dying(0), dying(1)
+    from duckling_mirror.export import duckling_mirror_export
+    duckling_mirror_export()
 '''
 
-@pytest.mark.parametrize('k', [1, 2, 5, 8])
-def test_an_export_killed_at_any_moment_leaves_one_whole_app(trained, tmp_path, k):
-    "A kill at the k-th file moved into the app: the app is the old one or the new one, whole, and its files agree"
-    app = shutil.copytree(trained['app'], tmp_path/'app')
-    out = run_with(KILL_AT.format(app=str(app), k=k), 'duckling_mirror.export:duckling_mirror_export', '--path', trained['three'], '--app', app)
+def killed_export(data: Path, app: Path, k: int):
+    "Export the learner of `data` into `app` in a process killed as it moves the `k`-th file into `app`"
+    script = app.parent/'export.py'
+    script.write_text(textwrap.dedent(KILL_AT.format(app=str(app), k=k)))
+    out = subprocess.run([sys.executable, script, '--path', data, '--app', app], capture_output=True, text=True, env=ENV, timeout=600)
     assert out.returncode == -signal.SIGKILL, out.stderr[-3000:]
+
+@pytest.mark.parametrize('k', [1, 5])
+def test_an_export_killed_at_any_moment_leaves_one_whole_app(trained, tmp_path, k):
+    "Killed before the export's commit (1), or half-way through moving its files into place (5): one whole app, old or new"
+    app = copy(trained['app'], tmp_path/'app')
+    killed_export(trained['three'], app, k)
     m = Mirror.load(app)  # finishes a committed export
-    assert m.labels in (['duck', 'swan'], ['duck', 'goose', 'swan']), m.labels
+    assert m.labels == (['duck', 'swan'] if k == 1 else ['duck', 'goose', 'swan']), m.labels
     assert m.logits([sample_photos()/'goose'/'goose_001.jpg']).shape == (1, len(m.labels))
-    assert len(m.predict(sample_photos()/'goose'/'goose_001.jpg')) == len(m.labels)
-    ok(run('duckling-mirror-export', '--path', trained['three'], '--app', app))  # and the next export goes through
+    duckling_mirror_export(path=str(trained['three']), app=str(app))  # and the next export goes through
     assert Mirror.load(app).labels == ['duck', 'goose', 'swan']
     assert sorted(f.name for f in app.iterdir()) == sorted(f.name for f in trained['app'].iterdir())
 
-def test_a_killed_learner_save_keeps_the_learner_before(trained, tmp_path):
-    d = shutil.copytree(trained['two'], tmp_path/'two')
+def test_a_push_after_a_killed_export_sends_the_export_whole(trained, tmp_path):
+    from duckling_mirror.deploy import push_mirror
+    import huggingface_hub.constants
+    app = copy(trained['app'], tmp_path/'app')
+    killed_export(trained['three'], app, 5)
+    with FakeHub(tokens={'hf_alice': 'alice'}) as hub, patch.object(huggingface_hub.constants, 'HF_HUB_DISABLE_XET', True):
+        push_mirror(app, 'alice/m', token='hf_alice', endpoint=hub.url)
+        sent = hub.files['alice/m']
+    cfg = json.loads(sent['mirror.json'])
+    assert cfg['labels'] == ['duck', 'goose', 'swan'] and all(sha256_of(sent[f]) == h for f, h in cfg['files'].items())
+
+def sha256_of(b: bytes) -> str:
+    import hashlib
+    return hashlib.sha256(b).hexdigest()
+
+def test_a_learner_save_that_dies_keeps_the_learner_before(trained, tmp_path):
+    d = copy(trained['two'], tmp_path/'two')
     before = (d/'learner.pkl').read_bytes()
-    kill = KILL_AT.format(app=str(d/'learner.pkl'), k=1)
-    out = run_with(kill, 'duckling_mirror.train:duckling_mirror_train', '--path', d, *QUICK)
-    assert out.returncode == -signal.SIGKILL, out.stderr[-3000:]
+    def dies(*a): raise KeyboardInterrupt
+    with patch('os.rename', dies), pytest.raises(KeyboardInterrupt): duckling_mirror_train(path=str(d), **QUICK)
     assert (d/'learner.pkl').read_bytes() == before
 
 def test_the_app_refuses_a_mirror_json_that_does_not_fit_its_model(trained, tmp_path):
+    cfg = json.loads((trained['app']/'mirror.json').read_text())
     for change, words in [(dict(temperature=0), 'temperature 0'), (dict(temperature=float('nan')), 'temperature nan'),
                           (dict(temperature=-1), 'temperature -1'), (dict(size=20000), 'size 20000'),
                           (dict(labels=['duck', 'swan', 'neither']), 'has 3 labels, but model.onnx gives 2 outputs')]:
-        app = shutil.copytree(trained['app'], tmp_path/'app', dirs_exist_ok=True)
-        cfg = json.loads((trained['app']/'mirror.json').read_text())
+        app = copy(trained['app'], tmp_path/str(len(list(tmp_path.iterdir()))))
         (app/'mirror.json').write_text(json.dumps({**cfg, **change}))
         with pytest.raises(ValueError, match=words): Mirror.load(app)
-        one_line(run('duckling-mirror-serve', '--app', app), words, 2)
     (app/'model.onnx').write_bytes((trained['app']/'model.onnx').read_bytes()[:1000])  # torn
     (app/'mirror.json').write_text((trained['app']/'mirror.json').read_text())
+    assert 'another model.onnx' in load_mirror(app)[1]
     one_line(run('duckling-mirror-serve', '--app', app), 'another model.onnx', 2)
+
+def test_an_export_ready_folder_that_is_not_an_export_moves_nothing(trained, tmp_path):
+    "A cloned app holding `.export-ready` as a link to someone's folder, or as a folder of files that are no export"
+    victim = tmp_path/'victim'
+    victim.mkdir(); (victim/'README.md').write_text('notes'); (victim/'id_key').write_text('secret')
+    app = copy(trained['app'], tmp_path/'clone')
+    (app/'.export-ready').symlink_to(victim)
+    before = files(app)
+    Mirror.load(app)
+    refused(lambda: duckling_mirror_export(path=str(trained['two']), app=str(app)), '.export-ready is not an export of this project')
+    assert sorted(os.listdir(victim)) == ['README.md', 'id_key'] and files(app) == before
+    (app/'.export-ready').unlink(); (app/'.export-ready').mkdir(); (app/'.export-ready'/'README.md').write_text('# Pwned\n')
+    Mirror.load(app)
+    assert (app/'README.md').read_bytes() == before['README.md']
 
 # A full disk
 
@@ -119,8 +161,7 @@ def small_disk(d: Path, mb: float):
 
 def fill(d: Path, leave_kb: int) -> Path:
     "Fill the disk of `d` but for `leave_kb` KB"
-    free = shutil.disk_usage(d).free - leave_kb * 1024
-    (d/'filler').write_bytes(bytes(max(0, free)))
+    (d/'filler').write_bytes(bytes(max(0, shutil.disk_usage(d).free - leave_kb * 1024)))
     return d/'filler'
 
 def test_a_full_disk_while_downloading_is_one_line_and_a_rerun_completes(tmp_path):
@@ -132,54 +173,108 @@ def test_a_full_disk_while_downloading_is_one_line_and_a_rerun_completes(tmp_pat
         filler.unlink()
         out = ok(run('duckling-mirror-dataset', '--images', images, '--dest', disk/'data'))  # no --retry
         assert 'duck: 30 ok' in out and 'swan: 30 ok' in out, out
-        assert set(read_manifest(disk/'data').status) == {'ok'}
-        assert 'the files and the manifest agree' in ok(run('duckling-mirror-check', '--path', disk/'data'))
+        assert set(read_manifest(disk/'data').status) == {'ok'} and check_dataset(disk/'data') == []
 
 def test_a_full_disk_while_saving_the_learner_keeps_the_one_before(trained, tmp_path):
     with small_disk(tmp_path/'disk', 60) as disk:
-        d = shutil.copytree(trained['two'], disk/'two')
+        d = copy(trained['two'], disk/'two')
         before = (d/'learner.pkl').read_bytes()
         fill(disk, 2000)
-        one_line(run('duckling-mirror-train', '--path', d, *QUICK), 'no space left on the disk', 1)
+        with pytest.raises(OSError) as e: duckling_mirror_train(path=str(d), **QUICK)
+        assert e.value.errno == errno.ENOSPC  # the command line says "no space left on the disk", in one line (see `errors`)
         assert (d/'learner.pkl').read_bytes() == before and not [f for f in d.iterdir() if f.name.startswith('.')]
 
 def test_a_full_disk_while_exporting_keeps_the_app_before(trained, tmp_path):
     with small_disk(tmp_path/'disk', 60) as disk:
-        app = shutil.copytree(trained['app'], disk/'app')
+        app = copy(trained['app'], disk/'app')
         before = files(app)
         fill(disk, 5000)
-        one_line(run('duckling-mirror-export', '--path', trained['three'], '--app', app), 'no space left on the disk', 1)
-        assert files(app) == before
+        with pytest.raises(OSError) as e: duckling_mirror_export(path=str(trained['three']), app=str(app))
+        assert e.value.errno == errno.ENOSPC
+        assert files(app) == before and not list(app.glob('.export*'))
         Mirror.load(app)
 
 # No path leaves the dataset
 
 def test_a_manifest_row_outside_the_dataset_deletes_nothing(trained, tmp_path):
-    d = shutil.copytree(trained['two'], tmp_path/'two')
+    d, again = copy(trained['two'], tmp_path/'two'), photos(tmp_path/'again', duck=20, swan=20)
     victim = tmp_path/'precious.jpg'
     victim.write_bytes((d/read_manifest(d).file[0]).read_bytes())  # the same bytes as the first picture: a "duplicate"
     df = read_manifest(d)
     df.loc[1, ['file', 'sha256', 'phash']] = str(victim), df.sha256[0], df.phash[0]
-    from duckling_mirror.download import write_manifest
     write_manifest(df, d)
-    again = photos(tmp_path/'photos_again', duck=20, swan=20)
-    for cmd, args in [('duckling-mirror-dataset', ['--images', again, '--dest', d]), ('duckling-mirror-check', ['--path', d]),
-                      ('duckling-mirror-train', ['--path', d, *QUICK]), ('duckling-mirror-cv', ['--path', d, '--folds', 2, *QUICK]),
-                      ('duckling-mirror-undo', ['--path', d])]:
-        one_line(run(cmd, *args), f"manifest.csv line 3: '{victim}' is not a file inside the dataset")
-        assert victim.exists()
+    words = f"manifest.csv line 3: '{victim}' is not a picture's place in the dataset"
+    one_line(run('duckling-mirror-dataset', '--images', again, '--dest', d), words, 1)
+    one_line(run('duckling-mirror-check', '--path', d), words, 1)
+    refused(lambda: duckling_mirror_train(path=str(d), **QUICK), words)
+    refused(lambda: duckling_mirror_cv(path=str(d), folds=2, **QUICK), words)
+    refused(lambda: duckling_mirror_undo(path=str(d)), words)
+    assert victim.exists()
+
+@pytest.mark.parametrize('name', ['cleaning.jsonl', 'learner.pkl', 'duck', ''])
+def test_a_manifest_row_naming_the_datasets_own_files_deletes_nothing(trained, tmp_path, name):
+    d = copy(trained['two'], tmp_path/'two')
+    apply_cleaning(d, delete=[read_manifest(d).file[5]])
+    df, before = read_manifest(d), files(d)
+    df.loc[3, ['file', 'sha256']] = name, df.sha256[2]
+    write_manifest(df, d)
+    one_line(run('duckling-mirror-dataset', '--images', photos(tmp_path/'again', duck=20, swan=20), '--dest', d), 'manifest.csv line 5', 1)
+    kept = lambda fs: {f: b for f, b in fs.items() if f != 'manifest.csv' and not f.startswith('searches/')}  # searches are made anew
+    assert kept(files(d)) == kept(before)
+
+def test_a_manifest_row_listed_twice_is_refused(trained, tmp_path):
+    d = copy(trained['two'], tmp_path/'two')
+    df = read_manifest(d)
+    import pandas as pd
+    write_manifest(pd.concat([df, df.iloc[[0]]], ignore_index=True), d)
+    refused(lambda: check_dataset(d), 'is listed again (first on line 2)')
+    refused(lambda: duckling_mirror_cv(path=str(d), folds=2, **QUICK), 'is listed again')
+
+def test_a_label_folder_that_is_a_link_writes_nothing_outside(tmp_path):
+    images, outside = photos(tmp_path/'photos', duck=5, swan=5), tmp_path/'outside'
+    outside.mkdir()
+    (tmp_path/'data').mkdir(); (tmp_path/'data'/'swan').symlink_to(outside)
+    one_line(run('duckling-mirror-dataset', '--images', images, '--dest', tmp_path/'data'), 'swan is a link or a file', 1)
+    assert not list(outside.iterdir())
 
 def test_a_journal_naming_files_outside_moves_nothing(trained, tmp_path):
-    d = shutil.copytree(trained['two'], tmp_path/'two')
+    d = copy(trained['two'], tmp_path/'two')
     (tmp_path/'escaped').mkdir()
     (tmp_path/'escaped'/'evil.jpg').write_bytes(b'evil'); (tmp_path/'secret2.txt').write_text('secret')
     f = read_manifest(d).file[0]
-    entries = [dict(id='a1', action='delete', file='../escaped/evil.jpg', to=f, sha256=sha256(d/f)),
-               dict(id='a2', action='delete', file=f, to='../secret2.txt', sha256=sha256(tmp_path/'secret2.txt'))]
-    (d/'cleaning.jsonl').write_text(''.join(json.dumps(e) + '\n' for e in entries))
-    before = files(tmp_path)
-    one_line(run('duckling-mirror-undo', '--path', d), 'cleaning.jsonl line 1', 1)
-    assert files(tmp_path) == before
+    for entries in ([dict(id='a1', action='delete', file='../escaped/evil.jpg', to=f, sha256=sha256(d/f))],
+                    [dict(id='a2', action='delete', file=f, to='../secret2.txt', sha256=sha256(tmp_path/'secret2.txt'))],
+                    [dict(id='a3', action='delete', file=f, to=f'.trash/{f}', sha256=sha256(d/f), before='ok')]):
+        (d/'cleaning.jsonl').write_text(''.join(json.dumps(e) + '\n' for e in entries))
+        before = files(tmp_path)
+        refused(lambda: duckling_mirror_undo(path=str(d)), 'cleaning.jsonl line 1')
+        assert files(tmp_path) == before
+
+def killed(f, *args, at: int = 6, after: bool = False, **kwargs):
+    "Run `f` as if killed as it moves its `at`-th file (before or `after` the move): nothing it would write after that is written"
+    import duckling_mirror.interpret as it
+    real, n, dead = (os.replace, it.write_manifest, it._journal_add), [0], []
+    def move(a, b):
+        n[0] += 1
+        if n[0] == at and after: real[0](a, b)
+        if n[0] == at: dead.append(True); raise KeyboardInterrupt
+        return real[0](a, b)
+    alive = lambda g: lambda *a, **k: None if dead else g(*a, **k)
+    with patch('os.replace', move), patch.object(it, 'write_manifest', alive(real[1])), patch.object(it, '_journal_add', alive(real[2])):
+        with pytest.raises(KeyboardInterrupt): f(*args, **kwargs)
+
+@pytest.mark.parametrize('after', [False, True], ids=['before-a-move', 'after-a-move'])
+def test_a_killed_cleaning_or_undo_is_put_right_by_undo(trained, tmp_path, after):
+    d = copy(trained['two'], tmp_path/'two')
+    pictures, manifest = {f: b for f, b in files(d).items() if f.endswith('.jpg')}, read_manifest(d)
+    fs, jpgs = list(manifest.file), lambda: {f: b for f, b in files(d).items() if f.endswith('.jpg')}
+    killed(apply_cleaning, d, delete=fs[:10], relabel={f: 'swan' for f in fs[20:24]}, after=after)
+    undo_cleaning(d)
+    assert check_dataset(d) == [] and read_manifest(d).equals(manifest) and jpgs() == pictures
+    apply_cleaning(d, delete=fs[:10], relabel={f: 'swan' for f in fs[20:24]})
+    killed(undo_cleaning, d, after=after)
+    undo_cleaning(d)  # finishes what the killed undo began
+    assert check_dataset(d) == [] and read_manifest(d).equals(manifest) and jpgs() == pictures
 
 # A traceback where a line belongs
 
@@ -188,8 +283,7 @@ def burst(src: Path, d: Path, n: int = 6) -> Path:
     d.mkdir(parents=True)
     im = Image.open(src).convert('RGB')
     for i in range(n):
-        shot = ImageEnhance.Brightness(im).enhance(1 + 0.04 * i).crop((i, i, im.width - i, im.height - i))
-        shot.save(d/f'shot_{i}.jpg', quality=92)
+        ImageEnhance.Brightness(im).enhance(1 + 0.04 * i).crop((i, i, im.width - i, im.height - i)).save(d/f'shot_{i}.jpg', quality=92)
     return d
 
 def test_cross_validating_labels_of_look_alike_photos_is_one_line_before_training(tmp_path):
@@ -198,14 +292,14 @@ def test_cross_validating_labels_of_look_alike_photos_is_one_line_before_trainin
     hashes = [int(file_info(f)['phash'], 16) for f in sorted(shots.iterdir())]
     assert max((a ^ b).bit_count() for a, b in zip(hashes, hashes[1:])) <= 10  # look-alikes, in a chain
     photos(tmp_path/'plain', swan=6)
-    t = time.monotonic()
-    one_line(run('duckling-mirror-cv', '--path', tmp_path/'plain', '--folds', 2, *QUICK), 'duck: its 6 pictures are 1 group of look-alike photos', 2)
-    assert time.monotonic() - t < 60  # refused before training
+    with patch('duckling_mirror.evaluate.fold_logits', side_effect=AssertionError('trained')):
+        refused(lambda: duckling_mirror_cv(path=str(tmp_path/'plain'), folds=2, **QUICK), 'duck: its 6 pictures are 1 group of look-alike photos')
 
 def test_no_picture_to_validate_on_is_one_line_before_training(trained, tmp_path):
-    one_line(run('duckling-mirror-train', '--path', trained['two'], '--valid-pct', 0.01, *QUICK), '--valid-pct 0.01: a validation share of 0.01 of 40 pictures is not one picture', 2)
+    refused(lambda: duckling_mirror_train(path=str(trained['two']), valid_pct=0.01, **QUICK),
+            '--valid-pct 0.01: a validation share of 0.01 of 40 pictures is not one picture')
     few = photos(tmp_path/'few', duck=2, swan=2)
-    one_line(run('duckling-mirror', '--images', few, '--dest', tmp_path/'data', '--app', tmp_path/'app', *QUICK), 'is not one picture', 1)
+    refused(lambda: duckling_mirror(images=str(few), dest=str(tmp_path/'data'), app=str(tmp_path/'app'), **QUICK), 'is not one picture')
     assert not (tmp_path/'app').exists()
 
 def rewrite_manifest(d: Path, change):
@@ -217,31 +311,38 @@ def rewrite_manifest(d: Path, change):
 
 def test_a_damaged_manifest_is_one_line_for_every_command(trained, tmp_path):
     def rename(old, new): return lambda rows: rows[0].__setitem__(rows[0].index(old), new)
-    def width(rows): rows[2][rows[0].index('width')] = '400.5'
+    def cell(col, v): return lambda rows: rows[2].__setitem__(rows[0].index(col), v)
+    again = photos(tmp_path/'again', duck=20, swan=20)
     for change, words in [(rename('status', 'state'), 'lost its status column'), (rename('file', 'fichier'), 'lost its file column'),
                           (rename('label', 'class'), 'lost its label column'), (rename('image', 'url_'), 'lost its image column'),
-                          (width, "line 3: width '400.5' is not a whole number")]:
-        d = shutil.copytree(trained['two'], tmp_path/'two', dirs_exist_ok=True)
+                          (cell('width', '400.5'), "line 3: width '400.5' is not a whole number"),
+                          (cell('phash', 'zz'), "line 3: phash 'zz' is not a perceptual hash"), (cell('phash', 'f' * 40), 'is not a perceptual hash')]:
+        d = copy(trained['two'], tmp_path/str(len(list(tmp_path.iterdir()))))
         rewrite_manifest(d, change)
-        for cmd, args in [('duckling-mirror-check', ['--path', d]), ('duckling-mirror-train', ['--path', d, *QUICK]),
-                          ('duckling-mirror-cv', ['--path', d, '--folds', 2, *QUICK]), ('duckling-mirror-undo', ['--path', d]),
-                          ('duckling-mirror-dataset', ['--images', tmp_path/'again', '--dest', d])]:
-            if not (tmp_path/'again').exists(): photos(tmp_path/'again', duck=20, swan=20)
-            one_line(run(cmd, *args), words)
+        for f in (lambda: check_dataset(d), lambda: duckling_mirror_train(path=str(d), **QUICK),
+                  lambda: duckling_mirror_cv(path=str(d), folds=2, **QUICK), lambda: duckling_mirror_undo(path=str(d))):
+            refused(f, words)
+    one_line(run('duckling-mirror-dataset', '--images', again, '--dest', d), words, 1)
+    one_line(run('duckling-mirror-check', '--path', d), words, 1)
 
 def test_a_plain_folder_with_a_stray_file_is_one_line_before_training(tmp_path):
     plain = photos(tmp_path/'plain', duck=10, swan=10)
-    (plain/'duck'/'logo.svg').write_text('<svg xmlns="http://www.w3.org/2000/svg"/>')
-    one_line(run('duckling-mirror-train', '--path', plain, *QUICK), 'duck/logo.svg (not a picture)', 2)
-    (plain/'duck'/'logo.svg').unlink()
-    (plain/'swan'/'empty.jpg').write_bytes(b'')
-    one_line(run('duckling-mirror-train', '--path', plain, *QUICK), 'swan/empty.jpg (empty)', 2)
+    for stray, words in [('duck/logo.svg', 'duck/logo.svg (not a picture)'), ('swan/empty.jpg', 'swan/empty.jpg (empty)'),
+                         ('duck/pipe.jpg', 'duck/pipe.jpg (not a file)'), ('swan/loop.jpg', 'swan/loop.jpg (not a file)')]:
+        f = plain/stray
+        if 'svg' in stray: f.write_text('<svg xmlns="http://www.w3.org/2000/svg"/>')
+        elif 'pipe' in stray: os.mkfifo(f)  # reading it would wait forever
+        elif 'loop' in stray: f.symlink_to(f)
+        else: f.write_bytes(b'')
+        with patch('duckling_mirror.train.train', side_effect=AssertionError('trained')):
+            refused(lambda: duckling_mirror_train(path=str(plain), **QUICK), words)
+        f.unlink()
 
 def test_a_label_folder_whose_name_is_not_text_is_one_line(tmp_path):
     images = photos(tmp_path/'photos', duck=5, swan=5)
     os.rename(images/'swan', os.fsencode(images) + b'/caf\xe9')
     one_line(run('duckling-mirror-dataset', '--images', images, '--dest', tmp_path/'data'), "can't be a label", 2)
-    one_line(run('duckling-mirror-train', '--path', images, *QUICK), "can't be a label", 2)
+    refused(lambda: duckling_mirror_train(path=str(images), **QUICK), "can't be a label")
     assert not (tmp_path/'data').exists()
 
 def test_a_label_named_like_what_training_writes_is_refused(tmp_path):
@@ -250,22 +351,22 @@ def test_a_label_named_like_what_training_writes_is_refused(tmp_path):
     one_line(run('duckling-mirror-dataset', '--images', images, '--dest', tmp_path/'data'), "'learner.pkl' can't be a label", 2)
 
 def test_a_seed_out_of_range_is_one_line(trained):
-    for cmd in ('duckling-mirror-train', 'duckling-mirror-cv'):
-        one_line(run(cmd, '--path', trained['two'], '--seed', -1), '--seed -1: a whole number from 0', 2)
+    for f in (duckling_mirror_train, duckling_mirror_cv): refused(lambda: f(path=str(trained['two']), seed=-1), '--seed -1: a whole number from 0')
 
 def test_ctrl_c_is_one_line_and_a_rerun_completes(tmp_path):
     images = photos(tmp_path/'photos', duck=30, swan=30)
     with PhotoServer(latency=3) as srv:  # slow enough to be stopped half-way
-        patch = f'''
-            import duckling_mirror.download as dl
+        script = tmp_path/'dataset.py'
+        script.write_text(textwrap.dedent(f'''
+            import pathlib, duckling_mirror.download as dl
             dl.folder_search = lambda path: lambda q, n: [dict(image='{srv.url}/' + q + '/' + f.name, title=f.name, url='')
-                                                          for f in sorted(__import__('pathlib').Path(path, q).iterdir())]
+                                                          for f in sorted(pathlib.Path(path, q).iterdir())]
             real = dl.build_dataset
             dl.build_dataset = lambda *a, **k: real(*a, **{{**k, 'schemes': ('http',), 'allow_private': True}})
-        '''
-        args = ['--images', images, '--dest', tmp_path/'data']
-        proc = subprocess.Popen([sys.executable, script(patch, 'duckling_mirror.download:duckling_mirror_dataset'), *map(str, args)],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+            dl.duckling_mirror_dataset()
+        '''))
+        args = [sys.executable, script, '--images', images, '--dest', tmp_path/'data']
+        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
         for _ in range(600):  # until the first pictures are in
             if list((tmp_path/'data').glob('*/*.jpg')) or proc.poll() is not None: break
             time.sleep(0.1)
@@ -275,60 +376,69 @@ def test_ctrl_c_is_one_line_and_a_rerun_completes(tmp_path):
         assert time.monotonic() - t < 15, 'Ctrl-C took too long'
         assert proc.returncode == 130, (proc.returncode, err[-3000:])
         assert 'stopped (Ctrl-C)' in err and 'Traceback' not in err and len(err.strip().splitlines()) == 1, err[-3000:]
-        out = run_with(patch, 'duckling_mirror.download:duckling_mirror_dataset', *args)
+        out = subprocess.run(args, capture_output=True, text=True, env=ENV, timeout=600)
         assert out.returncode == 0 and 'duck: 30 ok' in out.stdout and 'swan: 30 ok' in out.stdout, out.stdout + out.stderr[-3000:]
 
-def test_hints_are_shell_quoted(trained, tmp_path):
-    d = shutil.copytree(trained['two'], tmp_path/'my data')
-    out = ok(run('duckling-mirror-train', '--path', d, *QUICK))
-    assert f"duckling-mirror-export --path '{d}'" in out, out
+def test_hints_are_shell_quoted(trained, tmp_path, capsys):
+    d = copy(trained['two'], tmp_path/'my data')
+    duckling_mirror_train(path=str(d), **QUICK)
+    assert f"duckling-mirror-export --path '{d}'" in capsys.readouterr().out
 
 # Silently useless, silently wrong
 
-def test_a_mirror_no_better_than_guessing_says_so(tmp_path):
-    ok(run('duckling-mirror-dataset', '--images', photos(tmp_path/'photos', duck=30, goose=4), '--dest', tmp_path/'data'))
-    out = ok(run('duckling-mirror-train', '--path', tmp_path/'data', *QUICK))
+def test_a_mirror_no_better_than_guessing_says_so(tmp_path, capsys):
+    d = dataset(photos(tmp_path/'photos', duck=30, goose=4), tmp_path/'data')
+    duckling_mirror_train(path=str(d), **QUICK)
+    out = capsys.readouterr().out
     assert "Not clearly better than guessing" in out and "always answering 'duck'" in out, out
-    out = ok(run('duckling-mirror-export', '--path', tmp_path/'data', '--app', tmp_path/'app'))
-    assert 'Not clearly better than guessing' in out, out
+    duckling_mirror_export(path=str(d), app=str(tmp_path/'app'))
+    assert 'Not clearly better than guessing' in capsys.readouterr().out
     assert 'not clearly better than guessing' in (tmp_path/'app'/'README.md').read_text()
 
 def test_the_space_readme_promises_calibration_only_when_measured():
-    from duckling_mirror.export import space_card
     cfg = json.loads((Path(__file__).parent.parent/'app'/'mirror.json').read_text())
     assert '"80% sure"' in space_card(cfg) and 'was right about 80% of the time' in space_card(cfg)
     cfg['temperature_fit'] = dict(calibrated=False, why='the fit ran to its limit (T = 20.00)')
     card = space_card({**cfg, 'temperature': 1.})
     assert 'not calibrated (the fit ran to its limit' in card and 'was right about 80%' not in card
 
-def test_a_cross_validation_of_another_recipe_is_not_used(trained, tmp_path):
-    d = shutil.copytree(trained['two'], tmp_path/'two')
-    ok(run('duckling-mirror-cv', '--path', d, '--folds', 2, '--epochs', 0, '--freeze-epochs', 1, '--size', 96))
-    out = ok(run('duckling-mirror-export', '--path', d, '--app', tmp_path/'app'))
-    assert 'The cross-validation is not used: it measured another recipe (size 96, the learner 64)' in out, out
+def test_a_learner_saved_by_fastai_alone_publishes_no_figures(trained, tmp_path, capsys):
+    d = copy(trained['two'], tmp_path/'two')
+    train(d, quiet=True, **QUICK).export('learner.pkl')  # as the original tutorial saves it
+    duckling_mirror_export(path=str(d), app=str(tmp_path/'app'))
+    card = (tmp_path/'app'/'README.md').read_text()
+    assert 'Not measured: the learner was saved without the record of its pictures' in card and 'on 0 pictures' not in card and 'on\npictures it kept no record of' in card, card
+    assert 'keeps no record of its pictures' in capsys.readouterr().out
+
+def test_a_cross_validation_of_another_recipe_is_not_used(trained, tmp_path, capsys):
+    d = copy(trained['two'], tmp_path/'two')
+    duckling_mirror_cv(path=str(d), folds=2, **{**QUICK, 'size': 96})
+    duckling_mirror_export(path=str(d), app=str(tmp_path/'app'))
+    assert 'The cross-validation is not used: it measured another recipe (size 96, the learner 64)' in capsys.readouterr().out
     cfg = json.loads((tmp_path/'app'/'mirror.json').read_text())
     assert 'cross_validated' not in cfg and cfg['neither']['calibrated_on'] == 'the 8 validation pictures', cfg['neither']
-    ok(run('duckling-mirror-cv', '--path', d, '--folds', 2, *QUICK))  # the same recipe: used
-    ok(run('duckling-mirror-export', '--path', d, '--app', tmp_path/'app'))
-    assert json.loads((tmp_path/'app'/'mirror.json').read_text())['cross_validated']['folds'] == 2
 
-def test_a_damaged_cross_validation_is_one_line_and_left_aside(trained, tmp_path):
-    d = shutil.copytree(trained['two'], tmp_path/'two')
-    for damage in (b'torn', None):
-        if damage: (d/'cv.npz').write_bytes(damage)
-        else:
-            import numpy as np
-            np.savez(d/'cv.npz', files=np.array(['duck/a.jpg']), vocab=np.array(['duck', 'swan']), targets=np.array([0, 1]),
-                     logits=np.zeros((1, 2, 2)), folds=np.zeros((1, 2), dtype=int), secs=np.array([1.]))  # one file, two targets
-        out = run('duckling-mirror-export', '--path', d, '--app', tmp_path/'app')
-        assert out.returncode == 0 and 'cv.npz is damaged' in out.stdout and 'Traceback' not in out.stderr, out
+def test_a_damaged_cross_validation_is_one_line_and_left_aside(trained, tmp_path, capsys):
+    import numpy as np
+    d = copy(trained['two'], tmp_path/'two')
+    arrays = dict(files=np.array(['duck/a.jpg', 'swan/b.jpg']), vocab=np.array(['duck', 'swan']), targets=np.array([0, 1]),
+                  logits=np.zeros((1, 2, 2)), folds=np.array([[0, 1]]), secs=np.array([1., 1.]))
+    for damage in (dict(files=np.array(['duck/a.jpg'])), dict(targets=np.array([0., 1.])), dict(recipe=np.array('[1]')),
+                   dict(folds=np.array([[0, 0]])), dict(secs=np.array([1.]))):
+        np.savez(d/'cv.npz', **{**arrays, **damage})
+        duckling_mirror_export(path=str(d), app=str(tmp_path/'app'))
+        assert 'cv.npz is not used' in capsys.readouterr().out
+    (d/'cv.npz').write_bytes(b'torn')
+    duckling_mirror_export(path=str(d), app=str(tmp_path/'app'))
+    assert 'cv.npz is not used' in capsys.readouterr().out
 
 def test_export_does_not_overwrite_files_it_did_not_write(trained, tmp_path):
     space = tmp_path/'space'  # a clone of someone's Space
     space.mkdir()
     mine = {'README.md': '---\nsdk: gradio\n---\nMy Space\n', 'app.py': 'print("mine")\n', 'requirements.txt': 'torch\n', '.gitattributes': '*.bin lfs\n'}
     for f, text in mine.items(): (space/f).write_text(text)
-    one_line(run('duckling-mirror-export', '--path', trained['two'], '--app', space), 'which this export did not write', 2)
+    refused(lambda: duckling_mirror_export(path=str(trained['two']), app=str(space)), 'which this export did not write')
     assert {f: (space/f).read_text() for f in mine} == mine and not (space/'model.onnx').exists()
-    ok(run('duckling-mirror-export', '--path', trained['two'], '--app', space, '--overwrite'))
+    duckling_mirror_export(path=str(trained['two']), app=str(space), overwrite=True)
     assert Mirror.load(space).labels == ['duck', 'swan']
+    refused(lambda: duckling_mirror_export(path=str(trained['two']), app=str(trained['two'])), 'is a dataset (it has manifest.csv)')

@@ -123,3 +123,33 @@ def test_a_malformed_token_is_one_line(app, hub, token, env):
     out = push(hub, *args, env=env)
     refused(out, hub, 'token', 'malformed')
     assert 'could not be reached' not in out.stderr and 'hf_ali' not in out.stderr  # and the token is not printed
+
+# Tried as a hostile user, once more (issue 16's closing pass)
+
+@pytest.mark.parametrize('name,data', [('holiday.jpg', b'HF_TOKEN=hf_supersecret\n'), ('notes.png', b'HF_TOKEN=hf_secret2\n')])
+def test_push_sends_no_example_that_is_not_a_picture(app, hub, tmp_path, name, data):
+    "A secret named like a picture, or a hard link to one (which no link check sees), stays home"
+    (tmp_path/'secret.env').write_bytes(data)
+    os.link(tmp_path/'secret.env', app/'examples'/name)
+    refused(push(hub, 'mirror', '--app', app, '--token', 'hf_alice'), hub, f'examples/{name}', 'not an example picture')
+
+def test_push_refuses_an_example_whose_name_is_not_text(app, hub):
+    os.rename(app/'examples'/'goose_001.jpg', os.fsencode(app/'examples') + b'/goose\xff.jpg')
+    refused(push(hub, 'mirror', '--app', app, '--token', 'hf_alice'), hub, 'not printable text')
+
+def test_push_refuses_a_readme_that_no_longer_configures_the_space(app, hub):
+    (app/'README.md').write_text('# Dataset: cygnet, duckling, neither\n\nBuilt by duckling-mirror from 300 search results.\n')
+    refused(push(hub, 'mirror', '--app', app, '--token', 'hf_alice'), hub, 'README.md does not configure the Space')
+
+def test_push_does_not_make_a_public_space_private_by_surprise(app, hub):
+    hub.add_repo('alice/mirror', 'space', 'gradio', private=False)
+    out = push(hub, 'mirror', '--app', app, '--token', 'hf_alice', '--private')
+    assert out.returncode == 1 and 'is a public Space already' in out.stderr and 'Traceback' not in out.stderr, out.stderr[-3000:]
+    assert hub.commits == [] and hub.files['alice/mirror'] == {}
+
+def test_push_sends_an_address_on_another_hub_nowhere(app, hub):
+    refused(push(hub, 'https://hub.example.com/spaces/alice/mirror', '--app', app, '--token', 'hf_alice'), hub,
+            'is a Space on hub.example.com, but the push goes to 127.0.0.1')
+
+def test_an_empty_token_is_not_someone_else_s(app, hub):
+    refused(push(hub, 'mirror', '--app', app, '--token', '', env={'HF_TOKEN': 'hf_alice'}), hub, 'The token is empty')
