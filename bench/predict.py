@@ -3,8 +3,10 @@
 fastai's `learn.predict` (a DataLoader per call), the bare PyTorch forward (a tensor already prepared), `Mirror.predict`
 (ONNX Runtime, from the file), ONNX Runtime's bare forward, the same for a batch of 32, a 108 MP phone JPEG, the app's
 answer through `gradio_client` and Gradio's own floor (an app with the same input that answers a constant), the app's
-start-up time, and the size on disk of the Space's environment against the one the app needed before (fastai, torch,
-timm). Prints a table and the ratios the goals are about.
+start-up time, the size on disk of the Space's environment against the one the app needed before (fastai, torch,
+timm); and the static mirror in headless Chromium, offline (navigation to the first possible answer, p50 per picture
+with decoding, on one thread and on two in a cross-origin isolated page; the static Space's size on disk).
+Prints a table and the ratios the goals are about.
 Usage: python bench/predict.py [--photos ../shared/photos] [--runs 30] [--no-envs]"""
 from __future__ import annotations
 import io, json, os, resource, shutil, statistics, subprocess, sys, tempfile, time, warnings
@@ -19,6 +21,7 @@ from duckling_mirror.train import train
 from duckling_mirror.export import export_mirror
 from duckling_mirror.mirror import Mirror, open_image
 from duckling_mirror.testing import sample_photos
+from duckling_mirror.web import serve_static
 
 warnings.filterwarnings('ignore')
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,6 +75,31 @@ print(time.perf_counter() - t, (resource.getrusage(resource.RUSAGE_SELF).ru_maxr
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True).stdout.split()
     return float(out[-2]), float(out[-1])
 
+CHROMIUM, ARGS = '/usr/bin/chromium', ['--no-sandbox', '--disable-gpu', '--disable-background-networking']
+ISOLATED = {'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp'}  # a static Space's custom_headers
+
+def browser_cost(web: Path, files: list, runs: int, threads: int = 1) -> tuple:
+    "The static mirror in `web` in headless Chromium: seconds from navigation to ready, median seconds per picture (decoding included)"
+    from playwright.sync_api import sync_playwright
+    if threads > 1:  # the same page on more threads: they need a cross-origin isolated page
+        web = Path(shutil.copytree(web, web.parent/f'web{threads}'))
+        (web/'worker.js').write_text((web/'worker.js').read_text().replace('numThreads = 1', f'numThreads = {threads}'))
+    pictures = {f'{i}': Path(f).read_bytes() for i, f in enumerate(files)}
+    with serve_static(web, ISOLATED if threads > 1 else None) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page()
+        page.route('**/__pictures__/*', lambda r: r.fulfill(body=pictures[r.request.url.rsplit('/', 1)[1]]))
+        page.goto(url)
+        ready = page.evaluate('window.mirror.ready.then(() => performance.now() / 1000)')
+        assert threads == 1 or page.evaluate('crossOriginIsolated')
+        times = page.evaluate('''async ([names, runs]) => {
+            const blobs = await Promise.all(names.map(async n => (await fetch('__pictures__/' + n)).blob())), ts = [];
+            await window.mirror.answer(blobs[0]);
+            for (let i = 0; i < runs; i++) { const t = performance.now(); await window.mirror.answer(blobs[i % blobs.length]); ts.push(performance.now() - t); }
+            return ts; }''', [list(pictures), runs])
+        browser.close()
+    return ready, statistics.median(times) / 1000
+
 def env_size(d: Path, *reqs) -> float:
     "GB on disk of a fresh virtual environment in `d` with `reqs` installed"
     subprocess.run([sys.executable, '-m', 'venv', d], check=True)
@@ -120,6 +148,9 @@ def main(
             proc, client, started = serve(app, script)
             try: apps[name] = (p50(lambda: client.predict(handle_file(str(f)), api_name='/predict'), runs), started)
             finally: proc.terminate(); proc.wait(10)
+        web = app.parent/'web'
+        web_mb = sum(f.stat().st_size for f in web.rglob('*') if f.is_file()) / 2**20
+        browser = {n: browser_cost(web, [f], runs, n) for n in (1, 2)} if Path(CHROMIUM).exists() else {}
         sizes = {}
         if envs:
             import gradio; gr = f'gradio=={gradio.__version__}'
@@ -137,9 +168,16 @@ def main(
     for k, n in names.items(): print(f'| {n} | {one[k] * 1000:.1f} | {32 / many[k]:.0f} |')
     print(f'| the app, through `gradio_client` | {apps["app"][0] * 1000:.1f} | |')
     print(f'| Gradio\'s floor: same input, constant answer | {apps["floor"][0] * 1000:.1f} | |')
+    if browser:
+        print(f'| the static mirror in Chromium, 1 thread (decoding included) | {browser[1][1] * 1000:.1f} | |')
+        print(f'| the same, 2 threads, cross-origin isolated page | {browser[2][1] * 1000:.1f} | |')
     print(f'\n108 MP phone JPEG (12000x9000): `Mirror.answer` {big_mirror[0]:.2f} s, +{big_mirror[1]:.0f} MB; '
           f'decoded whole by PIL (as `learn.predict` does) {big_pil[0]:.2f} s, +{big_pil[1]:.0f} MB')
     print(f'App start-up to first answer possible: {apps["app"][1]:.1f} s (Gradio floor app: {apps["floor"][1]:.1f} s)')
+    if browser:
+        print(f'Static mirror: navigation to first possible answer {browser[1][0]:.2f} s (goal < 3 s); '
+              f'p50 {browser[1][1] * 1000:.1f} ms against the app\'s {apps["app"][0] * 1000:.1f} ms: {apps["app"][0] / browser[1][1]:.1f}x faster '
+              f'(goal: below the app); 2 threads / 1 thread: {browser[2][1] / browser[1][1]:.2f}x; static Space on disk {web_mb:.1f} MB (goal <= 40 MB)')
     if sizes: print(f'Space environment on disk: {sizes["space"]:.2f} GB (onnxruntime, numpy, pillow, gradio); before: '
                     f'{sizes["before"]:.2f} GB (fastai, torch, timm, safetensors, gradio): {sizes["before"] / sizes["space"]:.1f}x smaller (goal >= 5x)')
     print(f'\nlearn.predict / Mirror.predict: {one["learn"] / one["mirror"]:.1f}x (goal >= 3x); '

@@ -16,7 +16,7 @@ import fastai, timm, torch
 from fastai.vision.all import Learner, Normalize, Resize
 import duckling_mirror, duckling_mirror.mirror
 from .download import sha256
-from .mirror import APP_FILES, finish_export
+from .mirror import APP_FILES, WEB_FILES, finish_export
 from fastai.learner import load_learner
 from fastcore.script import call_parse
 from .train import compare_with_guessing, evidence, guessing
@@ -104,6 +104,7 @@ make_demo(Path(__file__).parent).launch(max_file_size=MAX_FILE_SIZE)
 # %% ../nbs/04_export.ipynb #50d5716c
 def space_card(
     cfg: dict,  # what `mirror.json` holds
+    sdk: str = 'gradio',  # the Space's kind: 'gradio' (the app), or 'static' (the mirror in the browser, see `web`)
 ) -> str:
     "The Space's README.md: its front matter, and what the mirror knows and how well, as far as it was measured"
     labels = [l for l in cfg['labels'] if l != 'neither']
@@ -124,16 +125,19 @@ def space_card(
     conf = (f'Its confidence is temperature-scaled (T = {cfg["temperature"]:.2f}, fitted on {nei.get("calibrated_on", "held-out pictures")}): '
             f'on those pictures, "80% sure" was right about 80% of the time' if fit['calibrated'] else
             f'Its confidence is not calibrated ({fit["why"]}): "80% sure" is the model\'s own word, not a measured rate')
+    front = (f'sdk: gradio\nsdk_version: {version("gradio")}\npython_version: "3.12"\napp_file: app.py' if sdk == 'gradio' else
+             'sdk: static\napp_file: index.html')
+    run = ('run here by ONNX Runtime' if sdk == 'gradio' else
+           'run in your browser by ONNX Runtime Web (shipped in this Space: your picture never leaves your device)')
+    yourself = (f'pip install -r requirements.txt gradio=={version("gradio")}\npython app.py' if sdk == 'gradio' else
+                'python -m http.server 8000  # then open http://localhost:8000')
     on = cfg['trained_on'] and f"{sum(cfg['trained_on']['train'].values())} pictures ({', '.join(f'{n} {l}' for l, n in cfg['trained_on']['train'].items())})"
     return f"""---
 title: Duckling Mirror
 emoji: 🦢
 colorFrom: yellow
 colorTo: gray
-sdk: gradio
-sdk_version: {version('gradio')}
-python_version: "3.11"
-app_file: app.py
+{front}
 pinned: false
 license: apache-2.0
 short_description: Am I a duckling or a cygnet after all?
@@ -147,8 +151,8 @@ and it answers {', '.join(f'*{l}*' for l in labels)} or *neither*.
 ## How it was made
 {cfg['arch']}, pretrained on ImageNet, fine-tuned with [fastai](https://docs.fast.ai) on
 {on or 'pictures it kept no record of'} by
-[duckling-mirror](https://github.com/duckling-mirror/duckling-mirror), whose notebooks tell each step, and run here by
-ONNX Runtime (`model.onnx`: a graph and its weights; loading it runs no code).
+[duckling-mirror](https://github.com/duckling-mirror/duckling-mirror), whose notebooks tell each step, and {run}
+(`model.onnx`: a graph and its weights; loading it runs no code).
 
 {how}
 
@@ -162,8 +166,7 @@ details, the recipe, the library versions and the date.
 
 ## Run it yourself
 ```sh
-pip install -r requirements.txt gradio=={version('gradio')}
-python app.py
+{yourself}
 ```
 """
 
@@ -209,12 +212,13 @@ def check_app_dir(
     dest: Path,  # the app's folder (it may not exist yet)
     names: list = APP_FILES,  # the files about to be written there
     overwrite: bool = False,  # replace files that an export did not write
+    allowed: tuple = APP_FILES,  # every file this kind of export writes (`APP_FILES`, or `web.WEB_FILES`)
 ) -> Path:
     "`dest`, if an export may write `names` there: not a dataset, no stranger's `.export-ready`, no file it did not write (unless `overwrite`)"
     dest = Path(dest)
     if not dest.is_dir(): return dest
     if (dest/'manifest.csv').exists(): raise UsageError(f'{dest} is a dataset (it has manifest.csv): export the app to a folder of its own')
-    if os.path.lexists(finish_export(dest)/'.export-ready'):
+    if os.path.lexists(finish_export(dest, allowed)/'.export-ready'):
         raise UsageError(f'{dest}/.export-ready is not an export of this project in progress: look at it, and remove it')
     if not overwrite: check_ours(dest, names)
     return dest
@@ -224,9 +228,10 @@ def write_app(
     dest: Path,  # the app's folder
     files: dict,  # {file name: bytes}: everything to write
     overwrite: bool = False,  # replace files that an export did not write
+    allowed: tuple = APP_FILES,  # every file this kind of export writes (`APP_FILES`, or `web.WEB_FILES`)
 ) -> Path:
     "Write `files` into `dest` as one unit: staged beside the app, committed by one rename, then moved into place"
-    new = check_app_dir(dest, list(files), overwrite)/'.export-new'
+    new = check_app_dir(dest, list(files), overwrite, allowed)/'.export-new'
     if new.is_symlink(): new.unlink()
     shutil.rmtree(new, ignore_errors=True)  # an earlier export, interrupted before its commit
     new.mkdir(parents=True)
@@ -236,7 +241,7 @@ def write_app(
     except BaseException:
         shutil.rmtree(new, ignore_errors=True)
         raise
-    return finish_export(dest)
+    return finish_export(dest, allowed)
 
 # %% ../nbs/04_export.ipynb #e3052fa8
 def write_space(
@@ -291,9 +296,14 @@ def export_mirror(
     threshold: float | None = None,  # below this confidence the mirror answers 'neither'; None: calibrated
     max_false_neither: float = 0.03,  # the calibration's target share of real pictures answered 'neither'
     overwrite: bool = False,  # replace files in `dest` that an export did not write
+    web: Path | bool = True,  # the static mirror's folder (see `web`); True: `web/` beside `dest`; False: none
 ) -> Path:
-    "Write `learn`'s model to `dest/model.onnx`, how to use it and how good it is to `dest/mirror.json`, and the Space around them, as one unit"
+    "Write `learn`'s model to `dest/model.onnx`, how to use it and how good it is to `dest/mirror.json`, and the Space around them, as one unit; then the static mirror"
+    from duckling_mirror.web import write_web  # `web` builds on this module
     dest, vocab = Path(dest), list(learn.dls.vocab)
+    web = dest.parent/'web' if web is True else web
+    for d, names in ((dest, APP_FILES), (web, WEB_FILES)):
+        if d: check_app_dir(d, names, overwrite, names)  # both, before any work
     ev = evidence(learn)  # one pass over the validation pictures, or what `save_learner` kept of it
     if cv is not None and (why := cv_mismatch(cv, ev.get('recipe'), vocab)):
         print(f'The cross-validation is not used: {why}. The mirror is calibrated on its validation pictures instead.')
@@ -317,7 +327,9 @@ def export_mirror(
         print(f"Not clearly better than guessing: always answering {f['guessing']['label']!r} would be wrong "
               f"{f['guessing']['error']:.1%} of the time; the Space's README says so.")
     model = export_onnx(learn.model, cfg['size'], io.BytesIO()).getvalue()
-    return write_app(dest, {'model.onnx': model, **app_files(cfg, hashlib.sha256(model).hexdigest())}, overwrite)
+    write_app(dest, {'model.onnx': model, **app_files(cfg, hashlib.sha256(model).hexdigest())}, overwrite)
+    if web: write_web(web, dest, overwrite)
+    return dest
 
 # %% ../nbs/04_export.ipynb #932df06e
 @call_parse
@@ -326,6 +338,7 @@ def duckling_mirror_export(
     app: str = 'app',  # where the app goes
     threshold: float = None,  # below this confidence the mirror answers 'neither' (default: calibrated)
     overwrite: bool = False,  # replace files in the app's folder that an export did not write (a Space's own README.md, say)
+    web: str = None,  # where the static mirror goes (default: web/ beside --app)
 ):
     "Export the trained learner for the app: `model.onnx`, `mirror.json` and the Space around them"
     with friendly_errors(duckling_mirror_export, 'duckling-mirror-export'):
@@ -333,7 +346,10 @@ def duckling_mirror_export(
         if not (path/'learner.pkl').exists():
             raise UsageError(f'--path {path}: no trained learner (learner.pkl) there; train one first: duckling-mirror-train --path {quote(str(path))}')
         if threshold is not None and not 0 <= threshold <= 1: raise UsageError(f'--threshold {threshold}: a probability, from 0 to 1')
+        web = web or str(Path(app).parent/'web')
         check_writable(app, '--app')
+        check_writable(web, '--web')
+        if Path(web).resolve() == Path(app).resolve(): raise UsageError(f'--web {web}: the static mirror needs a folder of its own, not the app\'s')
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter('ignore', UserWarning)  # fastai's reminder that a pickle can run code: this one is the user's own
@@ -341,14 +357,16 @@ def duckling_mirror_export(
         except Exception as e:
             raise UsageError(f'--path {path}: its learner.pkl cannot be read ({type(e).__name__}); train again: duckling-mirror-train --path {quote(str(path))}') from None
         check_app_dir(app, overwrite=overwrite)  # before any work
+        check_app_dir(web, WEB_FILES, overwrite, WEB_FILES)
         try: cv = CrossValidation.load(path/'cv.npz') if (path/'cv.npz').exists() else None
         except Exception as e:
             print(f'{path/"cv.npz"} is not used ({e}); the mirror is calibrated on its validation pictures instead')
             cv = None
-        out = export_mirror(learn, app, cv=cv, threshold=threshold, overwrite=overwrite)
+        out = export_mirror(learn, app, cv=cv, threshold=threshold, overwrite=overwrite, web=Path(web))
         cfg = json.loads((out/'mirror.json').read_text())
         n, t = cfg['neither'], cfg['temperature_fit']
         print(f"Calibrated on {n['calibrated_on']}: temperature {cfg['temperature']}" + ('' if t['calibrated'] else f" (not calibrated: {t['why']})")
               + f", 'neither' below {n['threshold']:.2f}" + ('' if n['calibrated'] else f" ({n['why']})"))
         print(f'The mirror is in {out}/, ready for a Space: try it with `duckling-mirror-serve --app {quote(str(out))}`')
+        print(f'The static mirror, which answers in the browser, is in {web}/: try it with `python -m http.server -d {quote(web)}`')
         return out

@@ -12,8 +12,9 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 # %% auto #0
-__all__ = ['FORMATS', 'APP_FILES', 'SAYINGS', 'EXAMPLES', 'MAX_FILE_SIZE', 'to_rgb', 'open_image', 'available_cpus',
-           'finish_export', 'check_mirror', 'Mirror', 'say', 'load_mirror', 'picture_input', 'make_demo']
+__all__ = ['FORMATS', 'APP_FILES', 'WEB_FILES', 'SAYINGS', 'EXAMPLES', 'MAX_FILE_SIZE', 'to_rgb', 'open_image', 'available_cpus',
+           'finish_export', 'check_mirror', 'say', 'Mirror', 'load_mirror', 'picture_input', 'answer_output',
+           'make_demo']
 
 # %% ../nbs/05_app.ipynb #01acb709
 def to_rgb(
@@ -51,6 +52,7 @@ def open_image(
     src,  # a file path, a file object, or a PIL image
     max_pixels: int = 50_000_000,  # refuse pictures that would decode to more pixels (decompression bombs)
     draft: int | None = None,  # decode JPEGs at the smallest fraction of their size that keeps both sides >= `draft`
+    draft_above: int = 0,  # use `draft` only for pictures of more pixels than this (0: for every JPEG)
 ) -> Image.Image:
     "`src` as an upright RGB picture, or a `ValueError` that says what is wrong with it"
     too_large = 'This picture is too large ({}); please send one under {:,} pixels.'
@@ -59,7 +61,7 @@ def open_image(
         else:
             try: im = _open(src)
             except Image.DecompressionBombError: im = _open(src, big=True)
-        if draft and im.format == 'JPEG': im.draft('RGB', (draft, draft))
+        if draft and im.format == 'JPEG' and im.width * im.height > draft_above: im.draft('RGB', (draft, draft))
         if im.width * im.height > max_pixels: raise ValueError(too_large.format(f'{im.width}x{im.height} pixels', max_pixels))
         im.seek(0)
         im.load()
@@ -81,9 +83,14 @@ def available_cpus() -> int:
 # %% ../nbs/05_app.ipynb #c0c5135a
 APP_FILES = ('.gitattributes', 'README.md', 'app.py', 'mirror.json', 'mirror.py', 'model.onnx', 'requirements.txt')
 
+# %% ../nbs/05_app.ipynb #b1eaa9c7
+WEB_FILES = ('.gitattributes', 'README.md', 'index.html', 'mirror.js', 'worker.js', 'mirror.json', 'model.onnx',
+             'ort.wasm.min.mjs', 'ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm')  # the static mirror's (see `web`)
+
 # %% ../nbs/05_app.ipynb #f04e0f5d
 def finish_export(
     path: Path,  # the app's folder
+    names: tuple = APP_FILES,  # the files an export writes there
 ) -> Path:
     "Move into place the files of an export to `path` that was committed (`.export-ready`) but not done; anything else is left alone"
     path, ready = Path(path), Path(path)/'.export-ready'
@@ -91,7 +98,7 @@ def finish_export(
     staged = {f.name: f for f in ready.iterdir()}
     try: listed = json.loads((ready/'mirror.json').read_text())['files'] if 'mirror.json' in staged else {}
     except (OSError, ValueError, KeyError, TypeError): return path
-    if any(n not in APP_FILES or f.is_symlink() or not f.is_file() or
+    if any(n not in names or f.is_symlink() or not f.is_file() or
            (n != 'mirror.json' and listed.get(n) != hashlib.sha256(f.read_bytes()).hexdigest()) for n, f in staged.items()):
         return path  # not a whole export of the project's: neither it nor the app is touched
     for n in sorted(staged, key=lambda n: n == 'mirror.json'): os.replace(staged[n], path/n)  # while mirror.json is there, it vouches for the rest
@@ -129,6 +136,20 @@ def check_mirror(
         need(not isinstance(out[-1], int) or out[-1] == len(labels), f'has {len(labels)} labels, but model.onnx gives {out[-1]} outputs')
     return cfg
 
+# %% ../nbs/05_app.ipynb #42985256
+SAYINGS = dict(duckling='You are a duckling: a duck through and through.', cygnet='You are a cygnet: a swan after all!')
+
+# %% ../nbs/05_app.ipynb #bd9a11ed
+def say(
+    label: str,  # the mirror's answer
+    p: float,  # its probability
+    labels: list = ('duckling', 'cygnet'),  # all the mirror's labels
+) -> str:
+    "The mirror's answer in words"
+    if label == 'neither':
+        return 'Neither ' + ' nor '.join(f'a {o}' for o in labels if o != 'neither') + ', I am afraid.'
+    return f"{SAYINGS.get(label, f'You are a {label}.')} ({p:.0%} sure)"
+
 # %% ../nbs/05_app.ipynb #ceaaae19
 class Mirror:
     "A classifier exported by `export_mirror`, run by ONNX Runtime: loaded once, no pickle, no PyTorch"
@@ -165,7 +186,7 @@ class Mirror:
 
     def logits(self, imgs: list) -> np.ndarray:
         "The model's raw outputs for `imgs` (paths, file objects or PIL images), one row each"
-        x = np.stack([self.preprocess(open_image(o, draft=self.size)) for o in imgs])
+        x = np.stack([self.preprocess(open_image(o, draft=self.size, draft_above=50_000_000)) for o in imgs])
         return self.session.run(None, {'x': x})[0]
 
     def predict_batch(self,
@@ -186,23 +207,10 @@ class Mirror:
         label, p = max(probs.items(), key=lambda o: o[1])
         return (label, p) if p >= self.threshold else ('neither', 1 - p)
 
-    def answer(self, img) -> tuple[str, float]:
-        "The mirror's answer for `img`: one of its labels, or 'neither', with its probability"
-        return self.decide(self.predict(img))
-
-# %% ../nbs/05_app.ipynb #42985256
-SAYINGS = dict(duckling='You are a duckling: a duck through and through.', cygnet='You are a cygnet: a swan after all!')
-
-# %% ../nbs/05_app.ipynb #bd9a11ed
-def say(
-    label: str,  # the mirror's answer
-    p: float,  # its probability
-    labels: list = ('duckling', 'cygnet'),  # all the mirror's labels
-) -> str:
-    "The mirror's answer in words"
-    if label == 'neither':
-        return 'Neither ' + ' nor '.join(f'a {o}' for o in labels if o != 'neither') + ', I am afraid.'
-    return f"{SAYINGS.get(label, f'You are a {label}.')} ({p:.0%} sure)"
+    def answer(self, img) -> dict:
+        "The mirror's answer for `img`: `label` (one of its labels, or 'neither'), the `confidences` and the `sentence`"
+        label, p = self.decide(probs := self.predict(img))
+        return dict(label=label, confidences=probs, sentence=say(label, p, self.labels))
 
 # %% ../nbs/05_app.ipynb #e92ae424
 def load_mirror(
@@ -224,6 +232,16 @@ def picture_input(**kwargs):
     im.preprocess = lambda payload: None if payload is None else payload.path  # no subclass: Gradio writes a .pyi for those
     return im
 
+# %% ../nbs/05_app.ipynb #94b7c77a
+def answer_output(**kwargs):
+    "A `gr.Label` that shows the mirror's answer (`Mirror.answer`): headed by its `label`, 'neither' included, with every label's bar"
+    import gradio as gr
+    from gradio.components.label import LabelConfidence, LabelData
+    out = gr.Label(**kwargs)
+    out.postprocess = lambda a: None if a is None else LabelData(label=a['label'], confidences=[
+        LabelConfidence(label=l, confidence=p) for l, p in sorted(a['confidences'].items(), key=lambda o: -o[1])])
+    return out
+
 # %% ../nbs/05_app.ipynb #3827fc4c
 EXAMPLES = ('.jpg', '.jpeg', '.png', '.webp')  # the example pictures an app shows, from its `examples/` folder
 
@@ -238,12 +256,12 @@ def make_demo(
     def predict(img: str | None) -> tuple[dict, str]:
         if mirror is None: raise gr.Error(problem)
         if img is None: raise gr.Error('Please upload a picture first.')
-        try: probs = mirror.predict(img)
+        try: answer = mirror.answer(img)
         except ValueError as e: raise gr.Error(str(e))
-        return probs, say(*mirror.decide(probs), mirror.labels)
+        return answer, answer['sentence']
     examples = [[str(f)] for f in sorted((path/'examples').iterdir()) if f.suffix.lower() in EXAMPLES] if (path/'examples').is_dir() else []
     return gr.Interface(predict, picture_input(label='Your picture'),
-                        [gr.Label(num_top_classes=3, label='The mirror sees'), gr.Textbox(label='The mirror says')],
+                        [answer_output(label='The mirror sees'), gr.Textbox(label='The mirror says')],
                         title='Mirror, mirror on the wall', examples=examples or None, cache_examples=False,
                         description='Am I a duckling or a cygnet after all? Upload a picture and the mirror will tell.',
                         article='A fastai model fine-tuned on web image searches, run by ONNX Runtime. It knows only what it was shown.',

@@ -52,3 +52,11 @@ def test_every_notebook_opens_on_colab():
         assert 'git clone' in first and 'pip install -q -e' in first, nb.name
         if nb.stem != 'index':
             assert f'colab.research.google.com/github/duckling-mirror/duckling-mirror/blob/main/nbs/{nb.name}' in readme, nb.name
+
+def test_web_is_what_export_writes(tmp_path):
+    "web/, the static mirror, is what `write_web` writes from app/: its page, worker and runtime are the library's"
+    from duckling_mirror.web import write_web
+    web = write_web(tmp_path/'web', ROOT/'app')
+    ours = lambda d: {str(p.relative_to(d)): p.read_bytes() for p in sorted(d.rglob('*')) if p.is_file()}
+    assert ours(web).keys() == ours(ROOT/'web').keys()
+    for f, data in ours(web).items(): assert data == (ROOT/'web'/f).read_bytes(), f'web/{f} is stale: write_web("web", "app")'

@@ -1,0 +1,121 @@
+"The static mirror in a real browser (headless Chromium), offline, as a visitor uses it: the committed `web/` folder."
+import io, os, sys
+from pathlib import Path
+import numpy as np, pytest
+from PIL import Image
+from duckling_mirror.mirror import Mirror, WEB_FILES
+from duckling_mirror.testing import _bomb_png, sample_photos
+from duckling_mirror.web import serve_static
+sys.path.insert(0, str(Path(__file__).parent))
+from test_e2e import ARGS, CHROMIUM, odd_versions
+
+ROOT = Path(__file__).resolve().parent.parent
+WEB, SHARED = ROOT/'web', ROOT.parent/'shared'/'photos'
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason='needs a browser: apt-get install chromium')
+
+ASK = '''async names => { const out = [];
+  for (const n of names) { try { out.push(await window.mirror.answer(await (await fetch(n)).blob())); }
+                           catch (e) { out.push({error: e.message}); } }
+  return out; }'''
+
+@pytest.fixture(scope='module')
+def page():
+    "The committed static mirror, served on localhost, open in Chromium, every request it makes recorded"
+    from playwright.sync_api import sync_playwright
+    with serve_static(WEB) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page()
+        page.requests, page.errors, page.pictures = [], [], {}
+        page.on('request', lambda r: page.requests.append(r.url))
+        page.on('pageerror', lambda e: page.errors.append(str(e)))
+        # pictures to ask about, at the page's own address (route: nothing is written into web/)
+        page.route('**/__pictures__/**', lambda route: route.fulfill(body=page.pictures[route.request.url.rsplit('/', 1)[1]]))
+        page.goto(url)
+        page.evaluate('window.mirror.ready')
+        page.url0 = url
+        yield page
+        browser.close()
+
+def ask(page, pictures: dict) -> dict:
+    "The page's answers (`window.mirror.answer`) for `pictures`, {name: bytes}"
+    keys = {f'{i}': data for i, data in enumerate(pictures.values())}
+    page.pictures.update(keys)
+    out = page.evaluate(ASK, [f'__pictures__/{k}' for k in keys])
+    return dict(zip(pictures, out))
+
+def photos() -> list:
+    "Every photo of the project's own, and every one in ../shared/photos when it is there"
+    fs = sorted(p for p in sample_photos().rglob('*') if p.suffix.lower() in ('.jpg', '.jpeg', '.png', '.webp'))
+    return fs + sorted(p for p in SHARED.rglob('*') if p.suffix.lower() in ('.jpg', '.jpeg', '.png', '.webp'))
+
+def test_the_committed_static_mirror_is_whole():
+    assert sorted(o.name for o in WEB.iterdir()) == sorted(WEB_FILES + ('examples',))
+    assert 'sdk: static' in (WEB/'README.md').read_text()
+
+def test_same_answers_as_python(page, tmp_path):
+    "Every photo: the same answer and sentence as `Mirror.answer`, every probability within 0.02"
+    mirror, fs = Mirror.load(WEB), photos()
+    odd = odd_versions(sample_photos()/'duck'/'duck_013.jpg', tmp_path)  # CMYK, RGBA, grey, 16-bit, palette, GIF, EXIF-rotated
+    fs += list(odd.values())
+    got = ask(page, {str(f): f.read_bytes() for f in fs})
+    worst = 0
+    for f in fs:
+        want, have = mirror.answer(f), got[str(f)]
+        assert 'error' not in have, (f, have)
+        assert (have['label'], have['sentence']) == (want['label'], want['sentence']), (f, have, want)
+        worst = max(worst, max(abs(have['confidences'][k] - p) for k, p in want['confidences'].items()))
+        assert worst <= 0.02, (f, have, want)
+    print(f'{len(fs)} pictures: the largest difference in probability is {worst:.4f}')
+
+def test_bad_and_awkward_pictures(page):
+    "Each gets an answer or one sentence; the page never hangs and still answers afterwards"
+    photo = (sample_photos()/'duck'/'duck_013.jpg').read_bytes()
+    big = io.BytesIO()
+    Image.open(io.BytesIO(photo)).convert('RGB').resize((12000, 8400)).save(big, 'JPEG', quality=60)  # 100 MP
+    tiff = io.BytesIO(); Image.open(io.BytesIO(photo)).save(tiff, 'TIFF')
+    heic = b'\0\0\0\x18ftypheic\0\0\0\0mif1heic' + os.urandom(2000)  # an iPhone's HEIC, as far as its header goes
+    got = ask(page, {'empty': b'', 'page.jpg': b'<html><body>not a picture</body></html>', 'text.jpg': b'just words',
+                     'truncated': photo[:len(photo) // 3], 'bomb': _bomb_png(), 'big': big.getvalue(), 'tiff': tiff.getvalue(),
+                     'heic': heic, 'noise.jpg': b'\xff\xd8\xff' + os.urandom(3000)})
+    for name in ('empty', 'page.jpg', 'text.jpg'): assert 'not a picture' in got[name]['error'], got[name]
+    assert 'damaged or cut short' in got['noise.jpg']['error'], got['noise.jpg']
+    assert 'label' in got['truncated'] or 'damaged' in got['truncated']['error'], got['truncated']  # browsers show what arrived
+    assert 'too large' in got['bomb']['error'], got['bomb']
+    assert got['big']['label'] in ('cygnet', 'duckling', 'neither'), got['big']  # shrunk at decode
+    assert 'TIFF' in got['tiff']['error'], got['tiff']
+    assert 'label' in got['heic'] or 'HEIC' in got['heic']['error'], got['heic']
+    assert page.evaluate("window.mirror.answer('not a file').catch(e => e.message)") == 'Please choose a picture first.'
+    assert 'label' in ask(page, {'again': photo})['again']
+    assert not page.errors, page.errors
+
+def test_nothing_leaves_the_page(page):
+    "Every request the page made went to its own address: no CDN, no third party"
+    assert page.requests and all(r.startswith(page.url0) for r in page.requests), sorted(set(page.requests))
+
+def test_as_a_visitor_uses_it(page, tmp_path):
+    "Upload, an example, the headline, the bars and the sentence agreeing; the picture shown; keyboard and accessibility"
+    from playwright.sync_api import expect
+    f = sample_photos()/'cygnet'/'cygnet_001.jpg'
+    want = Mirror.load(WEB).answer(f)
+    page.locator('#file').set_input_files(str(f))
+    expect(page.locator('#sentence')).to_have_text(want['sentence'], timeout=30_000)
+    headline = page.locator('#headline').inner_text()
+    assert headline.lower().startswith(want['label']), headline
+    bars = page.locator('#bars li')
+    assert bars.count() == 3
+    assert page.locator('#bars li.picked').inner_text().startswith(want['label'])
+    assert page.locator('#preview').is_visible()
+    page.get_by_role('button', name='Example: goose 001').click()
+    expect(page.locator('#sentence')).to_have_text('Neither a cygnet nor a duckling, I am afraid.', timeout=30_000)
+    page.locator('h1').click()
+    page.keyboard.press('Tab')  # by keyboard alone: the first stop is the upload, and Space opens it
+    assert page.evaluate('document.activeElement.id') == 'file'
+    with page.expect_file_chooser() as chooser: page.keyboard.press('Space')
+    chooser.value.set_files(str(f))
+    expect(page.locator('#sentence')).to_have_text(want['sentence'], timeout=30_000)
+    from axe_playwright_python.sync_playwright import Axe
+    found = Axe().run(page)
+    assert found.violations_count == 0, found.generate_report()
+    page.set_viewport_size(dict(width=390, height=844))  # a phone
+    assert page.evaluate('document.documentElement.scrollWidth') <= 390
+    page.screenshot(path=str(tmp_path/'phone.png'), full_page=True)
