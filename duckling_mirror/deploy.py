@@ -1,4 +1,4 @@
-"""Try the mirror on your own machine, then push it to a Hugging Face Space with one call.
+"""Try the mirror on your own machine, then put it on the web with one call: free, as a static Space that answers in the visitor's browser, or as the Gradio app.
 
 Docs: https://duckling-mirror.github.io/duckling-mirror/deploy.html.md"""
 
@@ -11,11 +11,12 @@ from urllib.parse import urlparse
 from pathlib import Path
 from fastcore.script import call_parse
 from .errors import MirrorError, UsageError, friendly_errors
-from .mirror import APP_FILES, EXAMPLES, MAX_FILE_SIZE, check_mirror, finish_export, load_mirror, make_demo, open_image
+from .mirror import APP_FILES, EXAMPLES, MAX_FILE_SIZE, WEB_FILES, check_mirror, finish_export, load_mirror, make_demo, open_image
 
 # %% auto #0
-__all__ = ['duckling_mirror_serve', 'PushError', 'check_inside', 'read_inside', 'space_paths', 'read_space', 'check_space',
-           'upload_summary', 'space_id', 'check_token', 'push_mirror', 'duckling_mirror_push']
+__all__ = ['SPACES', 'duckling_mirror_serve', 'PushError', 'check_inside', 'read_inside', 'front_matter', 'space_sdk',
+           'space_paths', 'read_space', 'check_space', 'upload_summary', 'space_id', 'check_token', 'space_hardware',
+           'create_refusal', 'push_mirror', 'duckling_mirror_push']
 
 # %% ../nbs/05a_deploy.ipynb #c6b6d2a1
 @call_parse
@@ -38,6 +39,12 @@ def duckling_mirror_serve(
 
 # %% ../nbs/05a_deploy.ipynb #4a17522d
 class PushError(MirrorError): "The Space could not be created or updated, and why"
+
+# %% ../nbs/05a_deploy.ipynb #0d3da61a
+SPACES = {  # the Spaces push publishes, by the SDK their README.md names: the file the Space starts from, the files export writes, in words
+    'static': dict(app_file='index.html', files=WEB_FILES, what='the static mirror'),
+    'gradio': dict(app_file='app.py', files=APP_FILES, what='the Gradio app'),
+}
 
 # %% ../nbs/05a_deploy.ipynb #56a9342e
 def check_inside(
@@ -72,28 +79,57 @@ def read_inside(
         with open(fd, 'rb', closefd=False) as f: return f.read()
     finally: os.close(fd)
 
+# %% ../nbs/05a_deploy.ipynb #47890ef1
+def front_matter(
+    readme: bytes,  # a Space's README.md
+) -> dict:
+    "The settings in `readme`'s front matter (`sdk`, `app_file`, ...); {} if it has none that parses"
+    import logging
+    from huggingface_hub import SpaceCard
+    logging.getLogger('huggingface_hub.repocard').setLevel(logging.ERROR)  # it warns of a card without front matter: we say so
+    try: return SpaceCard(readme.decode('utf-8')).data.to_dict()
+    except Exception: return {}
+
+# %% ../nbs/05a_deploy.ipynb #03b73583
+def space_sdk(
+    app_dir: Path,  # a folder to push, as `export_mirror` wrote it: the static mirror (`web/`) or the Gradio app (`app/`)
+) -> str:
+    "The SDK `app_dir`'s README.md configures, 'static' or 'gradio' (a key of `SPACES`); else a `UsageError` saying what it found"
+    app_dir = Path(app_dir)
+    if not app_dir.is_dir(): raise UsageError(f'{app_dir} is not an exported mirror: no such folder (export one: duckling-mirror-export)')
+    if not os.path.lexists(app_dir/'README.md'): raise UsageError(f'{app_dir} is not an exported mirror: README.md missing (export one: duckling-mirror-export)')
+    sdk = front_matter(read_inside(app_dir, 'README.md', 1_000_000)).get('sdk')
+    if isinstance(sdk, str) and sdk in SPACES: return sdk
+    raise UsageError(f"{app_dir} is not an exported mirror: its README.md does not configure the Space (its front matter "
+                     f"{f'says sdk: {sdk}' if sdk else 'names no sdk'}; push publishes sdk: static, the mirror in the browser, or "
+                     "sdk: gradio, the app): export the mirror again (duckling-mirror-export), or put its front matter back")
+
 # %% ../nbs/05a_deploy.ipynb #87285e91
 def space_paths(
-    app_dir: Path,  # the app's folder, as `export_mirror` wrote it
+    app_dir: Path,  # a folder to push, as `export_mirror` wrote it: the static mirror or the Gradio app
+    sdk: str | None = None,  # its kind, 'static' or 'gradio'; None: what its README.md says (`space_sdk`)
     suffixes: tuple = EXAMPLES,  # the example pictures' kinds
 ) -> list[str]:
-    "What push sends of `app_dir`, as paths in the Space: `APP_FILES`, then the example pictures and `examples/provenance.csv`"
+    "What push sends of `app_dir`, as paths in the Space: the files of its kind (`SPACES`), then the example pictures and `examples/provenance.csv`"
     app_dir = Path(app_dir)
-    missing = [f for f in APP_FILES if not os.path.lexists(app_dir/f)]
+    names = SPACES[sdk or space_sdk(app_dir)]['files']
+    missing = [f for f in names if not os.path.lexists(app_dir/f)]
     if missing: raise UsageError(f'{app_dir} is not an exported mirror: {", ".join(missing)} missing (export one: duckling-mirror-export)')
     ex = check_inside(app_dir, 'examples')
-    names = sorted(n for n in os.listdir(ex) if not n.startswith('.')) if ex.is_dir() else []
-    if odd := next((n for n in names if not n.isprintable() or n != n.encode('utf-8', 'replace').decode()), None):
+    names_ex = sorted(n for n in os.listdir(ex) if not n.startswith('.')) if ex.is_dir() else []
+    if odd := next((n for n in names_ex if not n.isprintable() or n != n.encode('utf-8', 'replace').decode()), None):
         raise UsageError(f'{ex}/{odd.encode("utf-8", "surrogateescape")!r}: a name the Hub cannot hold (not printable text): rename it')
-    return [*APP_FILES, *(f'examples/{n}' for n in names if n == 'provenance.csv' or Path(n).suffix.lower() in suffixes)]
+    return [*names, *(f'examples/{n}' for n in names_ex if n == 'provenance.csv' or Path(n).suffix.lower() in suffixes)]
 
 # %% ../nbs/05a_deploy.ipynb #305bfd73
 def read_space(
-    app_dir: Path,  # the app's folder, as `export_mirror` wrote it
+    app_dir: Path,  # a folder to push, as `export_mirror` wrote it: the static mirror or the Gradio app
     max_picture: int = 5_000_000,  # the most bytes an example picture (or `provenance.csv`) may have
+    sdk: str | None = None,  # its kind, 'static' or 'gradio'; None: what its README.md says (`space_sdk`)
 ) -> dict[str, bytes]:
     "The files push sends (see `space_paths`), read through no link, each example a real picture: {path in the Space: its bytes}"
-    files = {rel: read_inside(app_dir, rel, None if rel in APP_FILES else max_picture) for rel in space_paths(app_dir)}
+    sdk = sdk or space_sdk(app_dir)
+    files = {rel: read_inside(app_dir, rel, None if rel in SPACES[sdk]['files'] else max_picture) for rel in space_paths(app_dir, sdk)}
     for rel, data in files.items():
         if rel.startswith('examples/') and rel != 'examples/provenance.csv':
             try: open_image(io.BytesIO(data))
@@ -103,20 +139,18 @@ def read_space(
 # %% ../nbs/05a_deploy.ipynb #001bdc9c
 def check_space(
     files: dict,  # {path in the Space: its bytes}, as `read_space` read them
-    where: Path = 'app',  # the app's folder, for the message
-) -> dict:
-    "`files`, if they make a Space that can start: a mirror whose model fits it, a README whose front matter runs `app.py` with Gradio"
-    import logging
-    from huggingface_hub import SpaceCard
+    where: Path = 'web',  # the folder they came from, for the message
+) -> str:
+    "The kind of Space `files` make, 'static' or 'gradio', if it can start: a mirror whose model fits it, a README that configures that kind"
     try: check_mirror(json.loads(files['mirror.json']), model=files['model.onnx'])
-    except (ValueError, TypeError, AttributeError) as e: raise UsageError(f'{where}: not pushed, its mirror does not load: {e}') from None
-    logging.getLogger('huggingface_hub.repocard').setLevel(logging.ERROR)  # it warns of a card without front matter: we say so
-    try: meta = SpaceCard(files['README.md'].decode('utf-8')).data
-    except Exception: meta = {}
-    if meta.get('sdk') != 'gradio' or meta.get('app_file') != 'app.py':
-        raise UsageError(f'{where}/README.md does not configure the Space (front matter with sdk: gradio, app_file: app.py): '
-                         'export the mirror again (duckling-mirror-export), or put its front matter back')
-    return files
+    except (ValueError, TypeError, AttributeError, KeyError) as e: raise UsageError(f'{where}: not pushed, its mirror does not load: {e}') from None
+    meta = front_matter(files.get('README.md', b''))
+    kind = SPACES.get(meta.get('sdk')) if isinstance(meta.get('sdk'), str) else None
+    if kind is None or meta.get('app_file') != kind['app_file'] or {p for p in files if not p.startswith('examples/')} != set(kind['files']):
+        raise UsageError(f'{where}/README.md does not configure the Space (front matter with sdk: static, app_file: index.html for the '
+                         'mirror in the browser, or sdk: gradio, app_file: app.py for the app): export the mirror again '
+                         '(duckling-mirror-export), or put its front matter back')
+    return meta['sdk']
 
 # %% ../nbs/05a_deploy.ipynb #754e5250
 def upload_summary(
@@ -172,22 +206,73 @@ def check_token(
                          'ASCII letters, digits and _ (hf_...); copy it again from https://huggingface.co/settings/tokens')
     return token
 
+# %% ../nbs/05a_deploy.ipynb #e82feaa2
+def space_hardware(
+    hardware: str | None,  # the hardware asked for: 'zero-a10g' (ZeroGPU), or another of `huggingface_hub.SpaceHardware`; None: the Hub's default
+    sdk: str = 'gradio',  # the kind of Space, 'static' or 'gradio'
+) -> str | None:
+    "`hardware` as the Hub names it, if a Space of `sdk` may ask for it: the Gradio app only; else a `UsageError`"
+    from huggingface_hub import SpaceHardware
+    if hardware is None: return None
+    if sdk != 'gradio':
+        raise UsageError(f"--hardware {hardware}: only for the Gradio app (--gradio); the static mirror runs in the visitor's browser, "
+                         "on no hardware of the Hub's")
+    known = [h.value for h in SpaceHardware]
+    if (hw := hardware.strip().lower()) not in known:
+        raise UsageError(f"--hardware {hardware}: not a Space's hardware; zero-a10g is ZeroGPU (free accounts may have 2 such Spaces), "
+                         f"the others are {', '.join(h for h in known if h != 'zero-a10g')}")
+    return hw
+
+# %% ../nbs/05a_deploy.ipynb #8d6650a3
+def create_refusal(
+    e,  # the `HfHubHTTPError` that `create_repo` raised
+    repo_id: str,  # the Space: 'user/name'
+    user: str,  # whose token it is
+    sdk: str = 'gradio',  # the kind of Space asked for
+    hardware: str | None = None,  # the hardware asked for
+) -> str:
+    "One line: why the Hub would not create the Space `repo_id`, and what to do; for a plan that does not allow it, the free static mirror"
+    status, said = getattr(e.response, 'status_code', None), ' '.join(str(getattr(e, 'server_message', '') or '').split())
+    ns, name = repo_id.split('/')
+    if status == 402 or (status == 403 and re.search(r'\bPRO\b|subscri|paid plan|billing', said, re.I)):
+        hub = f' (The Hub said: "{said[:300]}")' if said else ''
+        free = (f"The static mirror is free for every account: `duckling-mirror-push {repo_id}` publishes web/, which answers in the "
+                "visitor's browser.")
+        if sdk == 'gradio' and hardware == 'zero-a10g':
+            return (f'The Hub will not host {repo_id} on ZeroGPU for {user}: a free account may have 2 ZeroGPU Spaces once it is 30 days '
+                    f'old, with a verified email. {free}{hub}')
+        if sdk == 'gradio' and hardware in (None, 'cpu-basic'):
+            return (f"The Hub will not create the Gradio Space {repo_id} on {user}'s plan: since July 2026 a Gradio Space needs a paid "
+                    f'plan (PRO), or ZeroGPU hardware, 2 Spaces per free account (--gradio --hardware zero-a10g). {free}{hub}')
+        if sdk == 'gradio':
+            return (f'The Hub will not put {repo_id} on {hardware} for {user}: paid hardware needs billing on the account, at '
+                    f'https://huggingface.co/settings/billing. {free}{hub}')
+        return f"The Hub will not create {repo_id} on {user}'s plan.{hub}"
+    if status == 403:
+        return f"You (as {user}) cannot create a Space under {ns!r}: use your own name, like {user}/{name}."
+    if status == 401: return 'This token may read but not write: make one with write access at https://huggingface.co/settings/tokens.'
+    return f"The Space {repo_id} could not be created ({' '.join(str(e).split())})."
+
 # %% ../nbs/05a_deploy.ipynb #6593f5b7
 def push_mirror(
-    app_dir: Path = 'app',  # the app's folder, as `export_mirror` wrote it
+    app_dir: Path = 'web',  # the folder to push, as `export_mirror` wrote it: the static mirror (`web/`, free), or the Gradio app (`app/`)
     repo_id: str | None = None,  # the Space: 'user/name', just 'name' under your user, or its address
     token: str | None = None,  # a Hugging Face token with write access; None: `HF_TOKEN` or the one `hf auth login` saved
     private: bool = False,  # make a new Space private (an existing public one is refused: push does not change who sees it)
     endpoint: str | None = None,  # the Hub's address; None: huggingface.co (or `HF_ENDPOINT`)
+    hardware: str | None = None,  # a new Gradio Space's hardware: 'zero-a10g' (ZeroGPU), or another of `SpaceHardware`; None: the Hub's default
 ) -> str:
-    "Create the Gradio Space `repo_id` if needed and send it the Space's files of `app_dir` in one commit; the Space's address"
+    "Create the Space `repo_id` if needed, of the kind `app_dir`'s README.md names (static or Gradio), and send it `app_dir`'s Space files in one commit; its address"
     from huggingface_hub import CommitOperationAdd, HfApi
-    from huggingface_hub.errors import HfHubHTTPError, LocalTokenNotFoundError
+    from huggingface_hub.errors import HfHubHTTPError, LocalTokenNotFoundError, RepositoryNotFoundError
     repo_id, token, app_dir = space_id(repo_id, endpoint), check_token(token), Path(app_dir)
-    files = read_space(finish_export(app_dir))  # an export that was interrupted is finished first
+    for kind in SPACES.values(): finish_export(app_dir, kind['files'])  # an export that was interrupted is finished first
+    sdk = space_sdk(app_dir)
+    hardware = space_hardware(hardware, sdk)
+    files = read_space(app_dir, sdk=sdk)
     mirror, why = load_mirror(app_dir)
     if mirror is None: raise UsageError(f"{app_dir}: not pushed, its mirror does not load: {' '.join(why.split())}")
-    check_space(files, app_dir)
+    if check_space(files, app_dir) != sdk: raise UsageError(f'{app_dir}/README.md changed while push read the folder: push again')
     api = HfApi(endpoint=endpoint, token=token)
     try: user = api.whoami()['name']
     except LocalTokenNotFoundError:
@@ -202,19 +287,21 @@ def push_mirror(
         raise PushError(f'The Hugging Face Hub at {api.endpoint} could not be reached ({type(e).__name__}: {str(e)[:120]}); '
                         'check the internet connection (and --endpoint)') from None
     if '/' not in repo_id: repo_id = f'{user}/{repo_id}'
-    try: url = api.create_repo(repo_id, repo_type='space', space_sdk='gradio', exist_ok=True, private=private)
-    except HfHubHTTPError as e:
-        if e.response is not None and e.response.status_code == 403:
-            raise PushError(f"You (as {user}) cannot create a Space under {repo_id.split('/')[0]!r}: "
-                            f"use your own name, like {user}/{repo_id.split('/')[1]}.") from None
-        if e.response is not None and e.response.status_code == 401:
-            raise PushError('This token may read but not write: make one with write access at https://huggingface.co/settings/tokens.') from None
-        raise PushError(f'The Space {repo_id} could not be created ({e}).') from None
-    if url.repo_type != 'space':
-        raise PushError(f'{repo_id} is already taken by a {url.repo_type} repository on the Hub: choose another name for the Space.')
-    if private and not api.space_info(repo_id).private:
+    try: space = api.space_info(repo_id)  # there already? Then it is updated, not created: its kind, who sees it and its hardware stay
+    except RepositoryNotFoundError: space = None
+    except HfHubHTTPError as e: raise PushError(f"The Hub would not say whether {repo_id} exists ({' '.join(str(e).split())}).") from None
+    if space is None:
+        try: url = api.create_repo(repo_id, repo_type='space', space_sdk=sdk, space_hardware=hardware, exist_ok=True, private=private)
+        except HfHubHTTPError as e: raise PushError(create_refusal(e, repo_id, user, sdk, hardware)) from None
+        if url.repo_type != 'space':
+            raise PushError(f'{repo_id} is already taken by a {url.repo_type} repository on the Hub: choose another name for the Space.')
+    elif space.sdk not in (None, sdk):
+        raise PushError(f"{repo_id} is a {dict(gradio='Gradio', docker='Docker').get(space.sdk, space.sdk)} Space already, and {app_dir} is {SPACES[sdk]['what']} (sdk: {sdk}): push does not "
+                        'turn a Space into another kind. Give another name for a new Space, or delete that one on the Hub first. Nothing was sent.')
+    elif private and not space.private:
         raise PushError(f'{repo_id} is a public Space already, and push does not change who sees it: make it private in its '
                         'settings on the Hub first, or push without --private. Nothing was sent.')
+    elif hardware: print(f'{repo_id} is there already: its hardware stays as it is (change it in its settings on the Hub).')
     ops = [CommitOperationAdd(path_in_repo=p, path_or_fileobj=b) for p, b in files.items()]
     try: api.create_commit(repo_id, ops, commit_message='Update the mirror', repo_type='space')
     except HfHubHTTPError as e: raise PushError(f'The upload to {repo_id} failed ({e}).') from None
@@ -228,13 +315,18 @@ def push_mirror(
 @call_parse
 def duckling_mirror_push(
     repo_id: str,  # the Space: 'user/name', just 'name' under your user, or its address
-    app: str = 'app',  # the app's folder, as `export_mirror` wrote it
+    web: str = None,  # the static mirror's folder, as `export_mirror` wrote it (default: web), pushed unless --gradio: free on every account
+    gradio: bool = False,  # push the Gradio app instead: on a paid plan, or on ZeroGPU (--hardware zero-a10g)
+    app: str = None,  # the Gradio app's folder, as `export_mirror` wrote it (default: app); naming it means --gradio
+    hardware: str = None,  # a new Gradio Space's hardware: zero-a10g (ZeroGPU, 2 per free account) or another of huggingface_hub's SpaceHardware (default: the Hub's, cpu-basic)
     token: str = None,  # a Hugging Face token with write access (default: HF_TOKEN, or `hf auth login`'s)
     private: bool = False,  # make a new Space private
     endpoint: str = None,  # the Hub's address (default: huggingface.co, or `HF_ENDPOINT`)
 ):
-    "Push the mirror's app (its own files and example pictures, nothing else) to a Hugging Face Space, created if needed"
+    "Push the mirror to a Hugging Face Space, created if needed: the static mirror (free), or the Gradio app (--gradio); its own files and example pictures, nothing else"
     with friendly_errors(duckling_mirror_push, 'duckling-mirror-push'):
-        url = push_mirror(app, repo_id, token=token, private=private, endpoint=endpoint)
-        print('The Space builds it in a minute or two.')
+        gradio = gradio or app is not None
+        if gradio and web is not None: raise UsageError(f'--web {web} and --gradio: one Space at a time, the static mirror (--web) or the app (--gradio, --app)')
+        url = push_mirror((app or 'app') if gradio else (web or 'web'), repo_id, token=token, private=private, endpoint=endpoint, hardware=hardware)
+        print('The Space builds it in a minute or two.' if gradio else "The Space serves it at once: the mirror runs in each visitor's browser.")
         return url

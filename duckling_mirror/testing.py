@@ -17,8 +17,8 @@ import duckling_mirror
 from .search import SearchTerm
 
 # %% auto #0
-__all__ = ['HELD_OUT', 'MISSION_TERMS', 'WATERFOWL_TERMS', 'FAULTS', 'sample_photos', 'FaultyHandler', 'PhotoServer',
-           'fake_search', 'sample_dataset', 'HubHandler', 'FakeHub']
+__all__ = ['HELD_OUT', 'MISSION_TERMS', 'WATERFOWL_TERMS', 'FAULTS', 'HUB_402', 'sample_photos', 'FaultyHandler', 'PhotoServer',
+           'fake_search', 'sample_dataset', 'HubHandler', 'FakeHub', 'sample_web']
 
 # %% ../nbs/01a_testing.ipynb #7fdeee65
 def sample_photos() -> Path:
@@ -148,16 +148,25 @@ def sample_dataset(
     from duckling_mirror.download import build_dataset
     with PhotoServer() as srv: return build_dataset(terms, dest, search=fake_search(srv.url), allow_private=True, **kwargs)
 
+# %% ../nbs/01a_testing.ipynb #b5c9607e
+HUB_402 = {  # the Hub's answer (HTTP 402, JSON `{"error": ...}`) to creating a Gradio or Docker Space on a free account, by hardware asked for
+    'cpu-basic': 'Static Spaces are free for everyone, but hosting Gradio and Docker Spaces on free cpu-basic requires a PRO '
+                 'subscription. Subscribe at https://huggingface.co/pro',
+    'zero-a10g': 'You must be subscribed to PRO to host Spaces with ZeroGPU. If you recently created your account, please wait '
+                 '30 days or request a community grant. Visit your billing settings to subscribe: https://huggingface.co/settings/billing',
+}
+
 # %% ../nbs/01a_testing.ipynb #71944d1d
 class HubHandler(BaseHTTPRequestHandler):
     "Answers the Hub's API as `huggingface_hub` uses it to push a folder: whoami, repo info and creation, preupload, LFS, commit"
     def log_message(self, *args): pass
 
-    def send(self, status: int, body: dict, **headers):
+    def send(self, status: int, body: dict, error_header: bool = True, **headers):
+        "Answer `body` as JSON; an error's message also in `X-Error-Message` if `error_header` (the Hub's repo creation puts it in the body only)"
         data = json.dumps(body).encode()
         self.send_response(status)
         hs = {'Content-Type': 'application/json', 'Content-Length': str(len(data)), **headers}
-        if status >= 400 and 'error' in body: hs['X-Error-Message'] = body['error']
+        if status >= 400 and 'error' in body and error_header: hs['X-Error-Message'] = body['error']
         for k, v in hs.items(): self.send_header(k, v)
         self.end_headers()
         self.wfile.write(data)
@@ -186,7 +195,7 @@ class HubHandler(BaseHTTPRequestHandler):
         hub, path = self.server, urlparse(self.path).path
         hub.requests.append(('GET', path))
         if path == '/api/whoami-v2':
-            if user := self.user(): self.send(200, {'type': 'user', 'name': user, 'fullname': user, 'orgs': [],
+            if user := self.user(): self.send(200, {'type': 'user', 'name': user, 'fullname': user, 'orgs': [], 'isPro': hub.plan != 'free',
                                                     'auth': {'type': 'access_token', 'accessToken': {'displayName': 'test', 'role': 'write'}}})
         elif m := re.fullmatch(r'/api/(model|dataset|space)s/([^/]+/[^/]+)(?:/revision/[^/]+)?', path):
             if repo_id := self.repo(*m.groups()):
@@ -204,11 +213,12 @@ class HubHandler(BaseHTTPRequestHandler):
             p = json.loads(data)
             ns, kind = p.get('organization') or user, p.get('type') or 'model'
             repo_id = f"{ns}/{p['name']}"
-            if ns != user: return self.send(403, {'error': f"You don't have the rights to create a {kind} under the namespace {ns!r}"})
+            if ns != user: return self.send(403, {'error': f"You don't have the rights to create a {kind} under the namespace {ns!r}"}, False)
+            if why := hub.refusal(user, kind, p.get('sdk'), p.get('hardware')): return self.send(402, {'error': why}, False)  # before it looks for the repo
             with hub.lock:
                 if old := hub.repos.get(repo_id):
-                    return self.send(409, {'error': f"You already created this {old['type']} repo", 'url': hub.repo_url(repo_id)})
-                hub.add_repo(repo_id, kind, p.get('sdk'), p.get('visibility') == 'private')
+                    return self.send(409, {'error': f"You already created this {old['type']} repo", 'url': hub.repo_url(repo_id)}, False)
+                hub.add_repo(repo_id, kind, p.get('sdk'), p.get('visibility') == 'private', p.get('hardware'))
             self.send(200, {'url': hub.repo_url(repo_id), 'name': repo_id})
         elif m := re.fullmatch(r'/api/(model|dataset|space)s/([^/]+/[^/]+)/preupload/[^/]+', path):
             if not self.repo(*m.groups(), user): return
@@ -258,9 +268,12 @@ class FakeHub(ThreadingHTTPServer):
     def __init__(self,
                  tokens: dict | None = None,  # {token: user name}: who may write
                  repos: dict | None = None,  # {repo id: type}: repos that exist already
+                 plan: str = 'pro',  # the users' plan: 'pro', or 'free' (static Spaces, and Gradio ones only on ZeroGPU)
+                 zero_gpu: int = 2,  # on the free plan, how many ZeroGPU Spaces a user may host (0: an account not yet in good standing)
                 ):
         super().__init__(('127.0.0.1', 0), HubHandler)
         self.tokens, self.repos, self.files, self.lfs = dict(tokens or {}), {}, {}, {}  # files: {repo: {path: bytes}}
+        self.plan, self.zero_gpu = plan, zero_gpu
         self.lfs_objects, self.commits, self.requests, self.lock = {}, [], [], threading.Lock()
         for r, kind in (repos or {}).items(): self.add_repo(r, kind)
         threading.Thread(target=self.serve_forever, daemon=True).start()
@@ -268,9 +281,32 @@ class FakeHub(ThreadingHTTPServer):
     def url(self) -> str: return f'http://127.0.0.1:{self.server_port}'
     def repo_url(self, repo_id: str) -> str:
         return f"{self.url}/{dict(model='', dataset='datasets/', space='spaces/')[self.repos[repo_id]['type']]}{repo_id}"
-    def add_repo(self, repo_id: str, kind: str = 'model', sdk: str | None = None, private: bool = False):
-        self.repos[repo_id] = dict(type=kind, sdk=sdk, private=private)
+    def add_repo(self, repo_id: str, kind: str = 'model', sdk: str | None = None, private: bool = False, hardware: str | None = None):
+        self.repos[repo_id] = dict(type=kind, sdk=sdk, private=private, hardware=hardware)
         self.files.setdefault(repo_id, {}); self.lfs.setdefault(repo_id, set())
+    def refusal(self, user: str, kind: str, sdk: str | None, hardware: str | None) -> str | None:
+        "Why `user`'s plan does not let them create this repo (`HUB_402`'s words), or None"
+        if self.plan != 'free' or kind != 'space' or sdk not in ('gradio', 'docker'): return None
+        if sdk == 'docker' or hardware != 'zero-a10g': return HUB_402['cpu-basic']
+        zero = sum(r['hardware'] == 'zero-a10g' for r_id, r in self.repos.items() if r_id.split('/')[0] == user)
+        return HUB_402['zero-a10g'] if zero >= self.zero_gpu else None
     def __exit__(self, *args):
         self.shutdown()
         super().__exit__(*args)
+
+# %% ../nbs/01a_testing.ipynb #839c61a0
+def sample_web(
+    dest: Path,  # the folder to write
+    app: Path | None = None,  # the exported app whose `model.onnx` and `mirror.json` it takes; the project's `app/` by default
+) -> Path:
+    "A static mirror's folder to push in tests: `WEB_FILES` around `app`'s model, a README.md that says `sdk: static`, stand-ins for the page and runtime"
+    import shutil
+    from duckling_mirror.mirror import WEB_FILES
+    dest, app = Path(dest), Path(app or Path(duckling_mirror.__file__).resolve().parent.parent/'app')
+    dest.mkdir(parents=True, exist_ok=True)
+    for f in ('.gitattributes', 'mirror.json', 'model.onnx'): shutil.copyfile(app/f, dest/f)
+    (dest/'README.md').write_text('---\ntitle: Duckling Mirror\nemoji: 🦢\ncolorFrom: yellow\ncolorTo: gray\nsdk: static\n'
+                                  'app_file: index.html\npinned: false\n---\n\n# The mirror, in your browser\n')
+    for f in WEB_FILES:
+        if not (dest/f).exists(): (dest/f).write_bytes(b'\0asm\1\0\0\0' if f.endswith('.wasm') else f'// {f}: a stand-in\n'.encode())
+    return dest

@@ -1,13 +1,15 @@
-"Push sends the Space's own files and nothing else (no secret, no stray file, no link's target); a damaged mirror, a bad Space id or a malformed token is one line, before anything is sent."
-import os, shutil, subprocess
+"Push sends the Space's own files and nothing else (no secret, no stray file, no link's target); a damaged mirror, a bad Space id or a malformed token is one line, before anything is sent. It publishes the static mirror (free) by default, or the Gradio app, and says plainly when the account's plan does not allow a Gradio Space."
+import os, shutil, subprocess, sys
 from pathlib import Path
 import pytest
-from duckling_mirror.testing import FakeHub
+from duckling_mirror.testing import HUB_402, FakeHub, sample_web
 from test_commands import ENV, run
 
 ROOT = Path(__file__).resolve().parent.parent
-SPACE = {'.gitattributes', 'README.md', 'app.py', 'mirror.json', 'mirror.py', 'model.onnx', 'requirements.txt',
-         'examples/cygnet_002.jpg', 'examples/duckling_001.jpg', 'examples/goose_001.jpg', 'examples/provenance.csv'}
+EXAMPLES = {'examples/cygnet_002.jpg', 'examples/duckling_001.jpg', 'examples/goose_001.jpg', 'examples/provenance.csv'}
+SPACE = {'.gitattributes', 'README.md', 'app.py', 'mirror.json', 'mirror.py', 'model.onnx', 'requirements.txt', *EXAMPLES}
+WEB_SPACE = {'.gitattributes', 'README.md', 'index.html', 'mirror.js', 'worker.js', 'mirror.json', 'model.onnx',
+             'ort.wasm.min.mjs', 'ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm', *EXAMPLES}
 
 @pytest.fixture
 def app(tmp_path) -> Path:
@@ -15,16 +17,34 @@ def app(tmp_path) -> Path:
     return shutil.copytree(ROOT/'app', tmp_path/'app')
 
 @pytest.fixture
-def hub(tmp_path):
-    "A fake Hub where `hf_alice` is alice's token, and the environment that points the command at it"
-    with FakeHub(tokens={'hf_alice': 'alice'}) as h:
-        h.env = {**{k: v for k, v in ENV.items() if k not in ('HF_TOKEN', 'HUGGING_FACE_HUB_TOKEN')},
-                 'HF_ENDPOINT': h.url, 'HF_HUB_DISABLE_XET': '1', 'HF_HOME': str(tmp_path/'hf')}
-        yield h
+def web(tmp_path) -> Path:
+    "A static mirror (`web/`) around the project's model, with the app's examples, to spoil"
+    d = sample_web(tmp_path/'web', ROOT/'app')
+    shutil.copytree(ROOT/'app'/'examples', d/'examples')
+    return d
 
-def push(hub: FakeHub, *args, env: dict = None) -> subprocess.CompletedProcess:
-    "`duckling-mirror-push` with `args`, against `hub`"
-    return run('duckling-mirror-push', *args, env={**hub.env, **(env or {})}, timeout=120)
+def fake_hub(tmp_path, **kwargs) -> FakeHub:
+    "A fake Hub where `hf_alice` is alice's token, with `env`, the environment that points the command at it"
+    h = FakeHub(tokens={'hf_alice': 'alice'}, **kwargs)
+    h.env = {**{k: v for k, v in ENV.items() if k not in ('HF_TOKEN', 'HUGGING_FACE_HUB_TOKEN')},
+             'HF_ENDPOINT': h.url, 'HF_HUB_DISABLE_XET': '1', 'HF_HOME': str(tmp_path/'hf')}
+    return h
+
+@pytest.fixture
+def hub(tmp_path):
+    "A fake Hub (on a paid plan: it creates any Space)"
+    with fake_hub(tmp_path) as h: yield h
+
+@pytest.fixture
+def free_hub(tmp_path):
+    "A fake Hub on the free plan: static Spaces, and Gradio ones only on ZeroGPU"
+    with fake_hub(tmp_path, plan='free') as h: yield h
+
+def push(hub: FakeHub, *args, env: dict = None, cwd: Path = None) -> subprocess.CompletedProcess:
+    "`duckling-mirror-push` with `args`, against `hub`, run in `cwd`"
+    if cwd is None: return run('duckling-mirror-push', *args, env={**hub.env, **(env or {})}, timeout=120)
+    return subprocess.run([Path(sys.executable).parent/'duckling-mirror-push', *map(str, args)], capture_output=True, text=True,
+                          env={**hub.env, **(env or {})}, timeout=120, cwd=cwd)
 
 def refused(out: subprocess.CompletedProcess, hub: FakeHub, *words: str):
     "`out` is one line on stderr saying `words`, no traceback, and the Hub was not even asked"
@@ -153,3 +173,108 @@ def test_push_sends_an_address_on_another_hub_nowhere(app, hub):
 
 def test_an_empty_token_is_not_someone_else_s(app, hub):
     refused(push(hub, 'mirror', '--app', app, '--token', '', env={'HF_TOKEN': 'hf_alice'}), hub, 'The token is empty')
+
+# Two kinds of Space, and the plans (issue 17): the static mirror is free for everyone, the Gradio app needs a paid plan or ZeroGPU
+
+def test_the_command_pushes_the_static_mirror_by_default(app, web, hub, tmp_path):
+    out = push(hub, 'mirror', '--token', 'hf_alice', cwd=tmp_path)  # where export wrote app/ and web/
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert hub.repos['alice/mirror'] == dict(type='space', sdk='static', private=False, hardware=None)
+    assert set(hub.files['alice/mirror']) == WEB_SPACE, sorted(hub.files['alice/mirror'])
+    assert all(hub.files['alice/mirror'][f] == (web/f).read_bytes() for f in WEB_SPACE)
+    assert {'model.onnx', 'ort-wasm-simd-threaded.wasm'} <= hub.lfs['alice/mirror']
+    assert 'Uploaded 14 files' in out.stdout and "runs in each visitor's browser" in out.stdout, out.stdout
+
+def test_push_sends_only_the_static_mirror_files(web, hub, tmp_path):
+    (web/'.env').write_text('HF_TOKEN=hf_secret\n')
+    (web/'app.py').write_text('a file of the other kind of Space\n')
+    (web/'stray.bin').write_bytes(os.urandom(2**20))
+    (web/'examples'/'notes.txt').write_text('not a picture\n')
+    out = push(hub, 'mirror', '--web', web, '--token', 'hf_alice')
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert set(hub.files['alice/mirror']) == WEB_SPACE and hub.repos['alice/mirror']['sdk'] == 'static'
+    assert ('.gitattributes, README.md, index.html, mirror.js, worker.js, mirror.json, model.onnx, ort.wasm.min.mjs, '
+            'ort-wasm-simd-threaded.mjs, ort-wasm-simd-threaded.wasm, examples/ (3 pictures, provenance.csv)') in out.stdout, out.stdout
+
+def test_gradio_pushes_the_app(app, web, hub, tmp_path):
+    out = push(hub, 'mirror', '--gradio', '--token', 'hf_alice', cwd=tmp_path)
+    assert out.returncode == 0 and 'builds it in a minute or two' in out.stdout, out.stderr[-3000:]
+    assert hub.repos['alice/mirror']['sdk'] == 'gradio' and set(hub.files['alice/mirror']) == SPACE
+
+def test_the_static_mirror_needs_no_paid_plan(web, free_hub):
+    out = push(free_hub, 'mirror', '--web', web, '--token', 'hf_alice')
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert free_hub.repos['alice/mirror']['sdk'] == 'static' and set(free_hub.files['alice/mirror']) == WEB_SPACE
+
+def test_a_free_account_is_told_of_the_static_mirror(app, free_hub):
+    "The Hub's 402 for a Gradio Space on a free plan is one line that says so and names the free way, not 'you cannot create a Space under that name'"
+    out = push(free_hub, 'mirror', '--gradio', '--app', app, '--token', 'hf_alice')
+    assert out.returncode == 1 and 'Traceback' not in out.stderr and len(out.stderr.strip().splitlines()) == 1, out.stderr[-3000:]
+    for words in ("will not create the Gradio Space alice/mirror on alice's plan", 'paid plan (PRO)', '--hardware zero-a10g',
+                  'The static mirror is free for every account: `duckling-mirror-push alice/mirror` publishes web/', HUB_402['cpu-basic']):
+        assert words in out.stderr, (words, out.stderr)
+    assert 'cannot create a Space under' not in out.stderr
+    assert free_hub.repos == {} and free_hub.commits == []
+
+def test_a_free_account_past_its_zero_gpu_spaces_is_told_of_the_static_mirror(app, tmp_path):
+    with fake_hub(tmp_path, plan='free', zero_gpu=0) as h:
+        out = push(h, 'mirror', '--app', app, '--hardware', 'zero-a10g', '--token', 'hf_alice')
+        assert out.returncode == 1 and len(out.stderr.strip().splitlines()) == 1, out.stderr[-3000:]
+        for words in ('will not host alice/mirror on ZeroGPU for alice', '`duckling-mirror-push alice/mirror` publishes web/', HUB_402['zero-a10g']):
+            assert words in out.stderr, (words, out.stderr)
+        assert h.repos == {}
+
+@pytest.mark.parametrize('plan,hardware', [('free', 'zero-a10g'), ('pro', 'zero-a10g'), ('pro', 't4-small'), ('pro', 'CPU-Basic')])
+def test_hardware_goes_to_create_repo(app, tmp_path, plan, hardware):
+    with fake_hub(tmp_path, plan=plan) as h:
+        out = push(h, 'mirror', '--gradio', '--app', app, '--hardware', hardware, '--token', 'hf_alice')
+        assert out.returncode == 0, out.stderr[-3000:]
+        assert h.repos['alice/mirror'] == dict(type='space', sdk='gradio', private=False, hardware=hardware.lower())
+        assert set(h.files['alice/mirror']) == SPACE
+
+@pytest.mark.parametrize('args,words', [
+    (['--gradio', '--hardware', 'a100'], ["--hardware a100: not a Space's hardware", 'zero-a10g is ZeroGPU', 'a100-large']),
+    (['--hardware', 'zero-a10g'], ['--hardware zero-a10g: only for the Gradio app (--gradio)']),
+    (['--web', 'web', '--gradio'], ['--web web and --gradio: one Space at a time']),
+], ids=['unknown-hardware', 'hardware-for-the-static-mirror', 'both-folders'])
+def test_a_push_that_cannot_be_is_one_line(app, web, hub, tmp_path, args, words):
+    out = push(hub, 'mirror', *args, '--token', 'hf_alice', cwd=tmp_path)
+    refused(out, hub, *words)
+    assert out.returncode == 2
+
+@pytest.mark.parametrize('kind', ['web', 'app'])
+@pytest.mark.parametrize('card,said', [
+    ('---\ntitle: Duckling Mirror\nsdk: docker\napp_file: index.html\n---\n', 'its front matter says sdk: docker'),
+    ('---\ntitle: Duckling Mirror\nsdk: streamlit\n---\n', 'its front matter says sdk: streamlit'),
+    ('---\ntitle: Duckling Mirror\n---\n', 'its front matter names no sdk'),
+    ('# Duckling Mirror\n\nNo front matter at all.\n', 'its front matter names no sdk'),
+], ids=['docker', 'streamlit', 'no-sdk', 'no-front-matter'])
+def test_a_readme_with_no_or_another_sdk_is_refused(app, web, hub, kind, card, said):
+    folder = dict(web=web, app=app)[kind]
+    (folder/'README.md').write_text(card)
+    out = push(hub, 'mirror', f'--{kind}', folder, '--token', 'hf_alice')
+    refused(out, hub, f'{folder} is not an exported mirror: its README.md does not configure the Space', said, 'sdk: static', 'sdk: gradio')
+
+def test_a_static_readme_without_its_page_is_refused(web, hub):
+    (web/'README.md').write_text('---\ntitle: Duckling Mirror\nsdk: static\napp_file: app.py\n---\n')
+    refused(push(hub, 'mirror', '--web', web, '--token', 'hf_alice'), hub, 'README.md does not configure the Space', 'app_file: index.html')
+
+@pytest.mark.parametrize('there,kind', [('gradio', 'web'), ('static', 'app')])
+def test_a_space_of_the_other_kind_is_not_overwritten(app, web, hub, there, kind):
+    "Its README.md is the Space's settings: pushing the other kind there would turn the Space into another"
+    hub.add_repo('alice/mirror', 'space', there)
+    out = push(hub, 'mirror', f'--{kind}', dict(web=web, app=app)[kind], '--token', 'hf_alice')
+    assert out.returncode == 1 and len(out.stderr.strip().splitlines()) == 1, out.stderr[-3000:]
+    assert f'alice/mirror is a {dict(gradio="Gradio", static="static")[there]} Space already' in out.stderr, out.stderr
+    assert 'Nothing was sent' in out.stderr and hub.commits == [] and hub.files['alice/mirror'] == {}
+
+def test_a_free_account_still_updates_the_gradio_space_it_has(app, free_hub):
+    "A Space made before the plans changed is updated, not created again: the Hub's plan check is not asked"
+    free_hub.add_repo('alice/mirror', 'space', 'gradio')
+    out = push(free_hub, 'mirror', '--app', app, '--token', 'hf_alice')
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert set(free_hub.files['alice/mirror']) == SPACE and ('POST', '/api/repos/create') not in free_hub.requests
+
+def test_a_namespace_not_yours_is_still_said_so(web, free_hub):
+    out = push(free_hub, 'bob/mirror', '--web', web, '--token', 'hf_alice')
+    assert out.returncode == 1 and "You (as alice) cannot create a Space under 'bob'" in out.stderr, out.stderr[-3000:]

@@ -67,6 +67,11 @@ def test_same_answers_as_python(page, tmp_path):
         assert worst <= 0.02, (f, have, want)
     print(f'{len(fs)} pictures: the largest difference in probability is {worst:.4f}')
 
+def jpeg_bomb(photo: bytes) -> bytes:
+    "`photo` with a frame header that claims 60000 x 60000 pixels (3.6 billion)"
+    i = photo.index(b'\xff\xc0')
+    return photo[:i + 5] + (60000).to_bytes(2, 'big') * 2 + photo[i + 9:]
+
 def test_bad_and_awkward_pictures(page):
     "Each gets an answer or one sentence; the page never hangs and still answers afterwards"
     photo = (sample_photos()/'duck'/'duck_013.jpg').read_bytes()
@@ -76,11 +81,11 @@ def test_bad_and_awkward_pictures(page):
     heic = b'\0\0\0\x18ftypheic\0\0\0\0mif1heic' + os.urandom(2000)  # an iPhone's HEIC, as far as its header goes
     got = ask(page, {'empty': b'', 'page.jpg': b'<html><body>not a picture</body></html>', 'text.jpg': b'just words',
                      'truncated': photo[:len(photo) // 3], 'bomb': _bomb_png(), 'big': big.getvalue(), 'tiff': tiff.getvalue(),
-                     'heic': heic, 'noise.jpg': b'\xff\xd8\xff' + os.urandom(3000)})
+                     'heic': heic, 'noise.jpg': b'\xff\xd8\xff' + os.urandom(3000), 'jpeg bomb': jpeg_bomb(photo)})
     for name in ('empty', 'page.jpg', 'text.jpg'): assert 'not a picture' in got[name]['error'], got[name]
     assert 'damaged or cut short' in got['noise.jpg']['error'], got['noise.jpg']
     assert 'label' in got['truncated'] or 'damaged' in got['truncated']['error'], got['truncated']  # browsers show what arrived
-    assert 'too large' in got['bomb']['error'], got['bomb']
+    for name in ('bomb', 'jpeg bomb'): assert 'too large' in got[name]['error'], got[name]
     assert got['big']['label'] in ('cygnet', 'duckling', 'neither'), got['big']  # shrunk at decode
     assert 'TIFF' in got['tiff']['error'], got['tiff']
     assert 'label' in got['heic'] or 'HEIC' in got['heic']['error'], got['heic']
@@ -119,3 +124,20 @@ def test_as_a_visitor_uses_it(page, tmp_path):
     page.set_viewport_size(dict(width=390, height=844))  # a phone
     assert page.evaluate('document.documentElement.scrollWidth') <= 390
     page.screenshot(path=str(tmp_path/'phone.png'), full_page=True)
+
+def test_drop_and_paste(page):
+    "A picture dropped on the page, or pasted into it, is answered like an upload"
+    from playwright.sync_api import expect
+    f = sample_photos()/'duckling'/'duckling_001.jpg'
+    want = Mirror.load(WEB).answer(f)['sentence']
+    page.pictures['drop'] = f.read_bytes()
+    give = '''async ([event, target]) => {
+        const file = new File([await (await fetch('__pictures__/drop')).blob()], 'duckling.jpg', {type: 'image/jpeg'});
+        const data = new DataTransfer(); data.items.add(file);
+        const e = event === 'drop' ? new DragEvent('drop', {dataTransfer: data, bubbles: true, cancelable: true})
+                                   : new ClipboardEvent('paste', {clipboardData: data, bubbles: true});
+        document.querySelector(target).dispatchEvent(e); }'''
+    for event, target in (('drop', '#drop'), ('paste', 'body')):
+        page.evaluate("document.getElementById('sentence').textContent = ''")
+        page.evaluate(give, [event, target])
+        expect(page.locator('#sentence')).to_have_text(want, timeout=30_000)

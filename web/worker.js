@@ -45,11 +45,11 @@ function dimensions(b, type) {
       if (chunk === 'VP8L') { const n = v.getUint32(21, true); return [1 + (n & 0x3fff), 1 + ((n >> 14) & 0x3fff)]; }
       return [v.getUint16(26, true) & 0x3fff, v.getUint16(28, true) & 0x3fff];
     }
-    if (type === 'jpeg') for (let i = 2; i + 9 < b.length;) {
-      if (b[i] !== 0xff) { i++; continue; }
+    if (type === 'jpeg') for (let i = 2; i + 9 < b.length;) {  // the markers, up to the frame header (SOFn)
       const m = b[i + 1];
+      if (b[i] !== 0xff || m === 0xff) { i++; continue; }
       if (m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) return [v.getUint16(i + 7), v.getUint16(i + 5)];
-      i += m === 0xd8 || m === 0x01 || (m >= 0xd0 && m <= 0xd7) || m === 0xff ? (m === 0xff ? 1 : 2) : 2 + v.getUint16(i + 2);
+      i += m === 0xd8 || m === 0x01 || (m >= 0xd0 && m <= 0xd7) ? 2 : 2 + v.getUint16(i + 2);  // standalone, or with a length
     }
   } catch (e) { /* a header cut short */ }
   return [0, 0];
@@ -57,7 +57,7 @@ function dimensions(b, type) {
 
 // `blob` decoded upright, as RGBA pixels with transparent parts on white, at most MAX_PIXELS
 async function decode(blob) {
-  const b = new Uint8Array(await blob.slice(0, 1 << 16).arrayBuffer());
+  const b = new Uint8Array(await blob.slice(0, 1 << 20).arrayBuffer());  // the header, EXIF and ICC profile included
   const type = kind(b);
   if (!b.length || !type) throw new Error(NOT_A_PICTURE);
   const [w, h] = dimensions(b, type);
