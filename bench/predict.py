@@ -5,11 +5,11 @@ fastai's `learn.predict` (a DataLoader per call), the bare PyTorch forward (a te
 answer through `gradio_client` and Gradio's own floor (an app with the same input that answers a constant), the app's
 start-up time, the size on disk of the Space's environment against the one the app needed before (fastai, torch,
 timm); and the static mirror in headless Chromium, offline (navigation to the first possible answer, p50 per picture
-with decoding, on one thread and on two in a cross-origin isolated page; the static Space's size on disk).
+with decoding, on one thread and on the threads of a cross-origin isolated page, and with fp16 weights; the static Space's size on disk).
 Prints a table and the ratios the goals are about.
 Usage: python bench/predict.py [--photos ../shared/photos] [--runs 30] [--no-envs]"""
 from __future__ import annotations
-import io, json, os, resource, shutil, statistics, subprocess, sys, tempfile, time, warnings
+import hashlib, io, json, os, resource, shutil, statistics, subprocess, sys, tempfile, time, warnings
 from pathlib import Path
 import numpy as np
 import torch
@@ -78,20 +78,28 @@ print(time.perf_counter() - t, (resource.getrusage(resource.RUSAGE_SELF).ru_maxr
 CHROMIUM, ARGS = '/usr/bin/chromium', ['--no-sandbox', '--disable-gpu', '--disable-background-networking']
 ISOLATED = {'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp'}  # a static Space's custom_headers
 
-def browser_cost(web: Path, files: list, runs: int, threads: int = 1) -> tuple:
+def half(web: Path) -> Path:
+    "A copy of the static mirror in `web` whose model keeps its weights in fp16 (half the download)"
+    import onnx
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+    out = Path(shutil.copytree(web, web.parent/'web-fp16'))
+    onnx.save(convert_float_to_float16(onnx.load(web/'model.onnx'), keep_io_types=True), out/'model.onnx')
+    cfg = json.loads((out/'mirror.json').read_text())
+    cfg['files']['model.onnx'] = hashlib.sha256((out/'model.onnx').read_bytes()).hexdigest()
+    (out/'mirror.json').write_text(json.dumps(cfg))
+    return out
+
+def browser_cost(web: Path, files: list, runs: int, isolated: bool = False) -> tuple:
     "The static mirror in `web` in headless Chromium: seconds from navigation to ready, median seconds per picture (decoding included)"
     from playwright.sync_api import sync_playwright
-    if threads > 1:  # the same page on more threads: they need a cross-origin isolated page
-        web = Path(shutil.copytree(web, web.parent/f'web{threads}'))
-        (web/'worker.js').write_text((web/'worker.js').read_text().replace('numThreads = 1', f'numThreads = {threads}'))
     pictures = {f'{i}': Path(f).read_bytes() for i, f in enumerate(files)}
-    with serve_static(web, ISOLATED if threads > 1 else None) as url, sync_playwright() as p:
+    with serve_static(web, ISOLATED if isolated else None) as url, sync_playwright() as p:  # isolated: the worker runs threads
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page()
         page.route('**/__pictures__/*', lambda r: r.fulfill(body=pictures[r.request.url.rsplit('/', 1)[1]]))
         page.goto(url)
         ready = page.evaluate('window.mirror.ready.then(() => performance.now() / 1000)')
-        assert threads == 1 or page.evaluate('crossOriginIsolated')
+        assert page.evaluate('crossOriginIsolated') == isolated
         times = page.evaluate('''async ([names, runs]) => {
             const blobs = await Promise.all(names.map(async n => (await fetch('__pictures__/' + n)).blob())), ts = [];
             await window.mirror.answer(blobs[0]);
@@ -150,7 +158,13 @@ def main(
             finally: proc.terminate(); proc.wait(10)
         web = app.parent/'web'
         web_mb = sum(f.stat().st_size for f in web.rglob('*') if f.is_file()) / 2**20
-        browser = {n: browser_cost(web, [f], runs, n) for n in (1, 2)} if Path(CHROMIUM).exists() else {}
+        browser = {n: browser_cost(web, [f], runs, n == 2) for n in (1, 2)} if Path(CHROMIUM).exists() else {}
+        if browser:
+            fp16 = half(web)
+            browser['fp16'] = browser_cost(fp16, [f], runs)
+            m16 = Mirror.load(fp16)
+            fp16_diff = max(abs(np.array(list(a.values())) - list(b.values())).max() for a, b in zip(mirror.predict_batch(files), m16.predict_batch(files)))
+            fp16_mb = (fp16/'model.onnx').stat().st_size / 2**20
         sizes = {}
         if envs:
             import gradio; gr = f'gradio=={gradio.__version__}'
@@ -170,14 +184,15 @@ def main(
     print(f'| Gradio\'s floor: same input, constant answer | {apps["floor"][0] * 1000:.1f} | |')
     if browser:
         print(f'| the static mirror in Chromium, 1 thread (decoding included) | {browser[1][1] * 1000:.1f} | |')
-        print(f'| the same, 2 threads, cross-origin isolated page | {browser[2][1] * 1000:.1f} | |')
+        print(f'| the same, cross-origin isolated page (COOP + COEP headers): {min(4, os.cpu_count())} threads | {browser[2][1] * 1000:.1f} | |')
+        print(f'| the same, 1 thread, fp16 weights ({fp16_mb:.1f} MB; probabilities up to {fp16_diff:.4f} apart) | {browser["fp16"][1] * 1000:.1f} | |')
     print(f'\n108 MP phone JPEG (12000x9000): `Mirror.answer` {big_mirror[0]:.2f} s, +{big_mirror[1]:.0f} MB; '
           f'decoded whole by PIL (as `learn.predict` does) {big_pil[0]:.2f} s, +{big_pil[1]:.0f} MB')
     print(f'App start-up to first answer possible: {apps["app"][1]:.1f} s (Gradio floor app: {apps["floor"][1]:.1f} s)')
     if browser:
         print(f'Static mirror: navigation to first possible answer {browser[1][0]:.2f} s (goal < 3 s); '
               f'p50 {browser[1][1] * 1000:.1f} ms against the app\'s {apps["app"][0] * 1000:.1f} ms: {apps["app"][0] / browser[1][1]:.1f}x faster '
-              f'(goal: below the app); 2 threads / 1 thread: {browser[2][1] / browser[1][1]:.2f}x; static Space on disk {web_mb:.1f} MB (goal <= 40 MB)')
+              f'(goal: below the app); isolated (threads) / 1 thread: {browser[2][1] / browser[1][1]:.2f}x; static Space on disk {web_mb:.1f} MB (goal <= 40 MB)')
     if sizes: print(f'Space environment on disk: {sizes["space"]:.2f} GB (onnxruntime, numpy, pillow, gradio); before: '
                     f'{sizes["before"]:.2f} GB (fastai, torch, timm, safetensors, gradio): {sizes["before"] / sizes["space"]:.1f}x smaller (goal >= 5x)')
     print(f'\nlearn.predict / Mirror.predict: {one["learn"] / one["mirror"]:.1f}x (goal >= 3x); '

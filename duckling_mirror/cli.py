@@ -14,6 +14,7 @@ from .download import DatasetError, duckling_mirror_dataset
 from .train import check_recipe, check_split, check_trainable, train, validation_report
 from .evaluate import cross_validate
 from .export import check_app_dir, export_mirror
+from .mirror import WEB_FILES
 
 # %% auto #0
 __all__ = ['duckling_mirror']
@@ -31,13 +32,18 @@ def duckling_mirror(
     size: int = 224,  # training picture size
     cv: int = 0,  # cross-validate with this many folds first (5 is good; costs that many trainings): honest figures, calibration from every picture, and the final model trained on all of them
     overwrite: bool = False,  # replace files in `app` that an export did not write (a Space's own README.md, say)
+    web: str = None,  # where the static mirror goes, which answers in the browser (default: web/ beside --app)
 ):
-    "Search, download, train and export the mirror into `app`"
+    "Search, download, train and export the mirror into `app`, and the static mirror beside it"
     with friendly_errors(duckling_mirror):
         check_recipe(arch, epochs, size, freeze_epochs=freeze_epochs)
         if cv == 1 or cv < 0: raise UsageError(f'--cv {cv}: 0 (no cross-validation) or at least 2 folds')
         check_writable(app, '--app')
+        web = web or str(Path(app).parent/'web')
+        check_writable(web, '--web')
+        if Path(web).resolve() == Path(app).resolve(): raise UsageError(f'--web {web}: the static mirror needs a folder of its own, not the app\'s')
         check_app_dir(app, overwrite=overwrite)
+        check_app_dir(web, WEB_FILES, overwrite, WEB_FILES)
         duckling_mirror_dataset(dest=dest, images=images, n=n)
         counts = check_trainable(dest)
         label, fewest = min(counts.items(), key=lambda o: o[1])
@@ -51,6 +57,7 @@ def duckling_mirror(
             print(res, *filter(None, [res.compare_with_guessing()]), sep='\n')
         learn = train(dest, valid_pct=0 if cv else 0.2, **kw)
         if not cv: print(validation_report(learn))
-        out = export_mirror(learn, app, cv=res if cv else None, overwrite=overwrite)
+        out = export_mirror(learn, app, cv=res if cv else None, overwrite=overwrite, web=Path(web))
         print(f"The mirror is in {out}/, ready for a Space: try it with `duckling-mirror-serve --app {quote(str(out))}`")
+        print(f'The static mirror, which answers in the browser, is in {web}/: try it with `python -m http.server -d {quote(web)}`')
         return learn

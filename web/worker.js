@@ -5,7 +5,8 @@ import * as ort from './ort.wasm.min.mjs';
 
 const here = new URL('./', import.meta.url).href;
 ort.env.wasm.wasmPaths = here;  // the runtime shipped beside the page: nothing from a CDN
-ort.env.wasm.numThreads = 1;  // one thread: measured no faster with two on a static Space's headers (bench/README.md)
+// Threads need a cross-origin isolated page (COOP and COEP headers): the Space does not ask for one (see 05b_web)
+ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
 
 const NOT_A_PICTURE = 'This file is not a picture I can read. Please send a JPEG, PNG, GIF, WebP, BMP or TIFF picture.';
 const DAMAGED = 'This picture seems damaged or cut short. Please upload it again, or try another one.';
