@@ -9,6 +9,7 @@ from __future__ import annotations
 import io, json, os, re, stat
 from urllib.parse import urlparse
 from pathlib import Path
+from shlex import quote
 from fastcore.script import call_parse
 from .errors import MirrorError, UsageError, friendly_errors
 from .mirror import APP_FILES, EXAMPLES, MAX_FILE_SIZE, WEB_FILES, check_mirror, finish_export, load_mirror, make_demo, open_image
@@ -327,6 +328,10 @@ def duckling_mirror_push(
     with friendly_errors(duckling_mirror_push, 'duckling-mirror-push'):
         gradio = gradio or app is not None
         if gradio and web is not None: raise UsageError(f'--web {web} and --gradio: one Space at a time, the static mirror (--web) or the app (--gradio, --app)')
-        url = push_mirror((app or 'app') if gradio else (web or 'web'), repo_id, token=token, private=private, endpoint=endpoint, hardware=hardware)
+        folder, flag = ((app or 'app'), f'--app {app or "app"}') if gradio else ((web or 'web'), f'--web {web or "web"}')
+        if (kind := space_sdk(folder)) != ('gradio' if gradio else 'static'):
+            raise UsageError(f'{flag}: that folder is {SPACES[kind]["what"]} (its README.md says sdk: {kind}); '
+                             + ('--gradio pushes the Gradio app: --app app' if gradio else 'to push it, add --gradio (--app ' + quote(folder) + ')'))
+        url = push_mirror(folder, repo_id, token=token, private=private, endpoint=endpoint, hardware=hardware)
         print('The Space builds it in a minute or two.' if gradio else "The Space serves it at once: the mirror runs in each visitor's browser.")
         return url

@@ -128,7 +128,7 @@ def space_card(
     front = (f'sdk: gradio\nsdk_version: {version("gradio")}\npython_version: "3.12"\napp_file: app.py' if sdk == 'gradio' else
              'sdk: static\napp_file: index.html')
     run = ('run here by ONNX Runtime' if sdk == 'gradio' else
-           'run in your browser by ONNX Runtime Web (shipped in this Space: your picture never leaves your device)')
+           'run in your browser by ONNX Runtime Web (© Microsoft, MIT License), shipped in this Space: your picture never leaves your device')
     yourself = (f'pip install -r requirements.txt gradio=={version("gradio")}\npython app.py' if sdk == 'gradio' else
                 'python -m http.server 8000  # then open http://localhost:8000')
     on = cfg['trained_on'] and f"{sum(cfg['trained_on']['train'].values())} pictures ({', '.join(f'{n} {l}' for l, n in cfg['trained_on']['train'].items())})"

@@ -6,19 +6,20 @@ Docs: https://duckling-mirror.github.io/duckling-mirror/web.html.md"""
 
 # %% ../nbs/05b_web.ipynb #a0b1c2d4
 from __future__ import annotations
-import hashlib, html, json, threading
+import hashlib, html, json, os, threading
 from contextlib import contextmanager
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import quote
 import duckling_mirror
-from .download import write_atomic
-from .export import space_card, write_app
-from .mirror import EXAMPLES, WEB_FILES, check_mirror, finish_export
+from .errors import UsageError
+from .download import sha256, write_atomic
+from .export import check_app_dir, space_card, write_app
+from .mirror import EXAMPLES, WEB_FILES, check_mirror, finish_export, open_image
 
 # %% auto #0
-__all__ = ['ORT_VERSION', 'STATIC', 'web_index', 'web_files', 'write_web', 'serve_static']
+__all__ = ['ORT_VERSION', 'STATIC', 'web_index', 'web_files', 'pictures', 'write_web', 'serve_static']
 
 # %% ../nbs/05b_web.ipynb #a0b1c2d8
 ORT_VERSION = '1.30.0'  # onnxruntime-web, from npm (`npm pack onnxruntime-web@1.30.0`): its wasm-only build, MIT-licensed
@@ -39,15 +40,32 @@ def web_index(
 def web_files(
     cfg: dict,  # what the app's `mirror.json` holds
     model: bytes,  # the app's `model.onnx`
-    examples: list = (),  # the example pictures' file names, in `examples/`
+    examples: dict = {},  # the example pictures, {file name: bytes}, in `examples/` (listed, not returned)
 ) -> dict:
-    "The static mirror's files around `model`: {file name: bytes}, `mirror.json` listing the sha256 of each"
+    "The static mirror's files around `model`: {file name: bytes}, `mirror.json` listing the sha256 of each, and of each example"
     files = {n: (STATIC/n).read_bytes() for n in WEB_FILES if n.endswith(('.js', '.mjs', '.wasm'))}
-    files.update({'index.html': web_index(examples), 'README.md': space_card(cfg, 'static').encode(), 'model.onnx': model,
+    files.update({'index.html': web_index([n for n in examples if n != 'provenance.csv']), 'README.md': space_card(cfg, 'static').encode(), 'model.onnx': model,
                   '.gitattributes': b'*.onnx filter=lfs diff=lfs merge=lfs -text\n*.wasm filter=lfs diff=lfs merge=lfs -text\n'})
     cfg = {k: v for k, v in cfg.items() if k != 'files'}
-    cfg['files'] = {n: hashlib.sha256(b).hexdigest() for n, b in files.items()}
+    cfg['files'] = {n: hashlib.sha256(b).hexdigest() for n, b in [*files.items(), *((f'examples/{n}', b) for n, b in examples.items())]}
     return {**files, 'mirror.json': (json.dumps(cfg, indent=2) + '\n').encode()}
+
+# %% ../nbs/05b_web.ipynb #b602776f
+def pictures(
+    folder: Path,  # an app's `examples/`
+    max_size: int = 5_000_000,  # the most bytes an example may have (push takes no more)
+) -> dict:
+    "The example pictures in `folder` that a Space can show: plain files that open as pictures, and `provenance.csv`; {name: bytes}"
+    folder, out = Path(folder), {}
+    if folder.is_symlink() or not folder.is_dir(): return out
+    for f in sorted(folder.iterdir()):
+        if f.is_symlink() or not f.is_file() or f.stat().st_size > max_size: continue
+        if f.name == 'provenance.csv': out[f.name] = f.read_bytes(); continue
+        if f.suffix.lower() not in EXAMPLES: continue
+        try: open_image(f)
+        except ValueError: continue
+        out[f.name] = f.read_bytes()
+    return out
 
 # %% ../nbs/05b_web.ipynb #735ec6bc
 def write_web(
@@ -57,14 +75,22 @@ def write_web(
 ) -> Path:
     "Write the static mirror to `dest` from the mirror exported to `app`: its model, `mirror.json` and example pictures"
     app, dest = finish_export(Path(app)), Path(dest)
+    if dest.resolve() == app.resolve() or os.path.lexists(dest/'app.py'):
+        raise UsageError(f'{dest} holds the Gradio app: the static mirror needs a folder of its own (web/, beside it)')
     cfg, model = json.loads((app/'mirror.json').read_text()), (app/'model.onnx').read_bytes()
     check_mirror(cfg, model=model)
-    examples = sorted(f for f in (app/'examples').iterdir() if f.suffix.lower() in EXAMPLES and f.is_file() and not f.is_symlink()) \
-        if (app/'examples').is_dir() and not (app/'examples').is_symlink() else []
-    for f in examples + [f for f in [app/'examples'/'provenance.csv'] if examples and f.is_file() and not f.is_symlink()]:
-        (dest/'examples').mkdir(parents=True, exist_ok=True)
-        write_atomic(dest/'examples'/f.name, f.read_bytes())
-    return write_app(dest, web_files(cfg, model, [f.name for f in examples]), overwrite, WEB_FILES)
+    examples = pictures(app/'examples')
+    files = web_files(cfg, model, examples)
+    names = [*files, *(f'examples/{n}' for n in examples)]
+    check_app_dir(dest, names, overwrite, WEB_FILES)  # before anything is written
+    try: before = dict(json.loads((dest/'mirror.json').read_text())['files'])
+    except (OSError, ValueError, KeyError, TypeError): before = {}
+    for n, data in examples.items(): write_atomic(dest/'examples'/n, data)
+    write_app(dest, files, overwrite, WEB_FILES)
+    for n, sha in before.items():  # an example an earlier export wrote, gone from the app since, and unchanged
+        f = dest/'examples'/Path(str(n)).name
+        if n == f'examples/{f.name}' and f.name not in examples and f.is_file() and not f.is_symlink() and sha256(f) == sha: f.unlink()
+    return dest
 
 # %% ../nbs/05b_web.ipynb #28d0bbe2
 @contextmanager

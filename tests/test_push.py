@@ -236,7 +236,9 @@ def test_hardware_goes_to_create_repo(app, tmp_path, plan, hardware):
     (['--gradio', '--hardware', 'a100'], ["--hardware a100: not a Space's hardware", 'zero-a10g is ZeroGPU', 'a100-large']),
     (['--hardware', 'zero-a10g'], ['--hardware zero-a10g: only for the Gradio app (--gradio)']),
     (['--web', 'web', '--gradio'], ['--web web and --gradio: one Space at a time']),
-], ids=['unknown-hardware', 'hardware-for-the-static-mirror', 'both-folders'])
+    (['--gradio', '--app', 'web'], ['--app web: that folder is the static mirror (its README.md says sdk: static)', '--app app']),
+    (['--web', 'app'], ['--web app: that folder is the Gradio app (its README.md says sdk: gradio)', 'add --gradio']),
+], ids=['unknown-hardware', 'hardware-for-the-static-mirror', 'both-folders', 'gradio-of-the-static-mirror', 'static-of-the-app'])
 def test_a_push_that_cannot_be_is_one_line(app, web, hub, tmp_path, args, words):
     out = push(hub, 'mirror', *args, '--token', 'hf_alice', cwd=tmp_path)
     refused(out, hub, *words)

@@ -141,3 +141,33 @@ def test_drop_and_paste(page):
         page.evaluate("document.getElementById('sentence').textContent = ''")
         page.evaluate(give, [event, target])
         expect(page.locator('#sentence')).to_have_text(want, timeout=30_000)
+
+def test_bytes_and_many_at_once(page):
+    "An embedder's bytes are a picture too; twenty answers asked at once each get their own, one decode at a time"
+    fs = sorted(sample_photos().glob('*/*.jpg'))[:20]
+    page.pictures.update({f'many{i}': f.read_bytes() for i, f in enumerate(fs)})
+    got = page.evaluate('''n => Promise.all(Array.from({length: n}, async (_, i) =>
+        window.mirror.answer(await (await fetch(`__pictures__/many${i}`)).arrayBuffer())))''', len(fs))
+    mirror = Mirror.load(WEB)
+    assert [g['label'] for g in got] == [mirror.answer(f)['label'] for f in fs]
+
+@pytest.mark.parametrize('harm,words', [
+    (lambda w: (w/'mirror.json').unlink(), 'its mirror.json is missing (404)'),
+    (lambda w: (w/'mirror.json').write_text('{"labels": ['), 'its mirror.json is damaged'),
+    (lambda w: (w/'model.onnx').write_text('version https://git-lfs.github.com/spec/v1\n'), 'not the one its mirror.json was written for'),
+    (lambda w: (w/'ort-wasm-simd-threaded.wasm').unlink(), 'this browser cannot run ONNX Runtime Web'),
+], ids=['no-config', 'torn-config', 'lfs-pointer', 'no-runtime'])
+def test_a_broken_static_mirror_says_so(page, tmp_path, harm, words):
+    "A static Space missing or mangling a file says what, in one sentence, and is no longer busy; it never answers"
+    import shutil
+    from playwright.sync_api import expect
+    web = Path(shutil.copytree(WEB, tmp_path/'web'))
+    harm(web)
+    with serve_static(web) as url:
+        page = page.context.browser.new_page()  # the same browser: Playwright's sync API runs one at a time
+        page.goto(url)
+        expect(page.locator('#sentence')).to_contain_text(words, timeout=30_000)
+        assert page.locator('#sentence').inner_text().startswith('The mirror could not start: ')
+        assert page.get_attribute('#answer', 'aria-busy') == 'false'
+        assert words in page.evaluate("window.mirror.answer(new Blob(['x'])).catch(e => e.message)")
+        page.close()

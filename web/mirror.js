@@ -30,6 +30,7 @@ function say(label, p) {
 // The mirror's answer for a picture: {label, confidences, sentence}; rejects with a sentence for what is not a picture
 async function answer(picture) {
   await ready;
+  if (picture instanceof ArrayBuffer || ArrayBuffer.isView(picture)) picture = new Blob([picture]);  // bytes, from an embedder
   if (!(picture instanceof Blob)) throw new Error('Please choose a picture first.');
   const id = ++asked;
   const probs = await new Promise((ok, fail) => { waiting.set(id, [ok, fail]); worker.postMessage({id, blob: picture}); });
@@ -66,6 +67,8 @@ function fail(message) {
   $('sentence').textContent = message;
   $('sentence').className = 'sentence error';
   $('bars').replaceChildren();
+  $('preview').hidden = true;
+  $('answer').setAttribute('aria-busy', 'false');
 }
 
 let shown = 0;

@@ -8,16 +8,42 @@ ort.env.wasm.wasmPaths = here;  // the runtime shipped beside the page: nothing 
 // Threads need a cross-origin isolated page (COOP and COEP headers): the Space does not ask for one (see 05b_web)
 ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
 
-const NOT_A_PICTURE = 'This file is not a picture I can read. Please send a JPEG, PNG, GIF, WebP, BMP or TIFF picture.';
+const NOT_A_PICTURE = 'This file is not a picture I can read. Please send a JPEG, PNG, GIF, WebP or BMP picture.';
 const DAMAGED = 'This picture seems damaged or cut short. Please upload it again, or try another one.';
-const MAX_PIXELS = 50_000_000;  // as `open_image`: larger pictures are decoded smaller (Python refuses them)
-const MAX_DECODE = 1_000_000_000;  // larger than any camera's: a decompression bomb
+const MAX_PIXELS = 50_000_000;  // as `open_image`: larger pictures are decoded smaller (Python drafts JPEGs, refuses the rest)
+const MAX_DECODE = 300_000_000;  // larger than any camera's: a decompression bomb, or more than a browser decodes
+class Refusal extends Error {}  // what a person is told: one sentence
 let cfg, session;
 
+const start = why => new Refusal(`The mirror could not start: ${why}.`);
+const hex = buf => Array.from(new Uint8Array(buf), b => b.toString(16).padStart(2, '0')).join('');
+const numbers = (a, n) => Array.isArray(a) && a.length === n && a.every(Number.isFinite);
+
+// `name`, beside this file, read by `read`
+async function load(name, read) {
+  let r;
+  try { r = await fetch(here + name); } catch (e) { throw start(`its ${name} could not be fetched`); }
+  if (!r.ok) throw start(`its ${name} is missing (${r.status})`);
+  try { return await read(r); } catch (e) { throw start(`its ${name} is damaged: export the mirror again`); }
+}
+
+// The model and what mirror.json says of it, checked against each other as `check_mirror` does
 const ready = (async () => {
-  cfg = await (await fetch(here + 'mirror.json')).json();
-  const model = await (await fetch(here + 'model.onnx')).arrayBuffer();
-  session = await ort.InferenceSession.create(model, {executionProviders: ['wasm']});
+  cfg = await load('mirror.json', r => r.json());
+  const labels = cfg?.labels, size = cfg?.size;
+  if (!Array.isArray(labels) || labels.length < 2 || !labels.every(l => typeof l === 'string' && l) || !Number.isInteger(size)
+      || size < 32 || size > 1024 || !numbers(cfg.mean, 3) || !numbers(cfg.std, 3)) throw start('its mirror.json is not what export_mirror writes');
+  const model = await load('model.onnx', r => r.arrayBuffer());
+  const sha = cfg.files?.['model.onnx'];
+  if (sha && crypto.subtle && hex(await crypto.subtle.digest('SHA-256', model)) !== sha)
+    throw start('its model.onnx is not the one its mirror.json was written for (their sha256 differ): export the mirror again');
+  try { session = await ort.InferenceSession.create(model, {executionProviders: ['wasm']}); }
+  catch (e) { throw start('its model.onnx is damaged (a Git LFS pointer?), or this browser cannot run ONNX Runtime Web'); }
+  let out;  // one answer for a blank picture: the model takes `size` pixels, and gives one output per label
+  try { out = await session.run({[session.inputNames[0]]: new ort.Tensor('float32', new Float32Array(3 * size * size), [1, 3, size, size])}); }
+  catch (e) { throw start(`its model.onnx does not take pictures of ${size} pixels, as its mirror.json says: export the mirror again`); }
+  const n = out[session.outputNames[0]].data.length;
+  if (n !== labels.length) throw start(`its mirror.json has ${labels.length} labels, but model.onnx gives ${n} outputs: export the mirror again`);
 })();
 
 // What a file's first bytes say it is
@@ -58,20 +84,22 @@ function dimensions(b, type) {
 
 // `blob` decoded upright, as RGBA pixels with transparent parts on white, at most MAX_PIXELS
 async function decode(blob) {
-  const b = new Uint8Array(await blob.slice(0, 1 << 20).arrayBuffer());  // the header, EXIF and ICC profile included
+  const b = new Uint8Array(await blob.slice(0, 1 << 24).arrayBuffer());  // the header, EXIF and ICC profile included
   const type = kind(b);
-  if (!b.length || !type) throw new Error(NOT_A_PICTURE);
+  if (!b.length || !type) throw new Refusal(NOT_A_PICTURE);
   const [w, h] = dimensions(b, type);
-  if (w * h > MAX_DECODE) throw new Error(`This picture is too large (${w}x${h} pixels); please send a smaller one.`);
+  const tooLarge = `This picture is too large (${w}x${h} pixels); please send one under ${MAX_PIXELS / 1e6} MP.`;
+  if (w * h > MAX_DECODE) throw new Refusal(tooLarge);
   const opts = {imageOrientation: 'from-image', colorSpaceConversion: 'none', premultiplyAlpha: 'none'};
   if (w * h > MAX_PIXELS) Object.assign(opts, {resizeQuality: 'high', ...(w >= h ? {resizeWidth: Math.round(w * Math.sqrt(MAX_PIXELS / (w * h)))}
                                                                           : {resizeHeight: Math.round(h * Math.sqrt(MAX_PIXELS / (w * h)))})});
   let bitmap;
   try { bitmap = await createImageBitmap(blob, opts); }
   catch (e) {
-    if (type === 'tiff') throw new Error('Browsers cannot read TIFF pictures: please send a JPEG, PNG, WebP or GIF one.');
-    if (type === 'heic' || type === 'avif') throw new Error(`This browser cannot read ${type.toUpperCase()} pictures (an iPhone's own format): please send a JPEG, or set the camera to "Most Compatible".`);
-    throw new Error(DAMAGED);
+    if (type === 'tiff') throw new Refusal('Browsers cannot read TIFF pictures: please send a JPEG, PNG, WebP or GIF one.');
+    if (type === 'heic') throw new Refusal('This browser cannot read HEIC pictures (an iPhone\'s own format): please send a JPEG, or set the camera to "Most Compatible".');
+    if (type === 'avif') throw new Refusal('This browser cannot read AVIF pictures: please send a JPEG or PNG one.');
+    throw new Refusal(w * h > MAX_PIXELS ? tooLarge : DAMAGED);
   }
   const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
   const ctx = canvas.getContext('2d', {willReadFrequently: true});
@@ -126,16 +154,21 @@ function probabilities(logits) {
   return Object.fromEntries(cfg.labels.map((l, i) => [l, e[i] / sum]));
 }
 
-self.onmessage = async ({data: {id, blob}}) => {
+// One picture at a time: each decode may take hundreds of MB
+let queue = Promise.resolve();
+self.onmessage = ({data}) => { queue = queue.then(() => answer(data)); };
+
+async function answer({id, blob}) {
   try {
     await ready;
-    if (!(blob instanceof Blob)) throw new Error('Please choose a picture first.');
+    if (!(blob instanceof Blob)) throw new Refusal('Please choose a picture first.');
     const img = await decode(blob);
     const input = new ort.Tensor('float32', preprocess(img, cfg.size, cfg.mean, cfg.std), [1, 3, cfg.size, cfg.size]);
     const out = await session.run({[session.inputNames[0]]: input});
     self.postMessage({id, probs: probabilities(out[session.outputNames[0]].data)});
   } catch (e) {
-    self.postMessage({id, error: e instanceof Error && e.message ? e.message : DAMAGED});
+    self.postMessage({id, error: e instanceof Refusal ? e.message : 'The mirror could not read this picture. Please try another one.'});
   }
-};
-ready.then(() => self.postMessage({ready: true}), e => self.postMessage({ready: false, error: `The mirror could not load its model (${e.message || e}).`}));
+}
+ready.then(() => self.postMessage({ready: true}),
+           e => self.postMessage({ready: false, error: e instanceof Refusal ? e.message : start('this browser cannot run ONNX Runtime Web').message}));
