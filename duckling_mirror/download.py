@@ -21,7 +21,9 @@ from fastcore.xtras import atomic_save
 from PIL import Image
 from scipy.sparse.csgraph import connected_components
 from .errors import NO_SPACE, MirrorError, UsageError, check_writable, friendly_errors
-from .search import DEFAULT_TERMS, SearchTerm, search_images
+from .search import (DEFAULT_SOURCES, DEFAULT_TERMS, SearchError, NoConnection, SearchTerm, image_sources,
+                                    license_terms, result, search_images)
+import duckling_mirror.search
 from .mirror import FORMATS, open_image
 try: import fcntl
 except ImportError: fcntl = None  # Windows: builds are not locked
@@ -30,7 +32,7 @@ except ImportError: fcntl = None  # Windows: builds are not locked
 __all__ = ['STATUSES', 'RESERVED', 'UMASK', 'LOOK_ALIKE', 'MANIFEST_COLS', 'Status', 'trainable', 'DatasetError', 'check_label',
            'sha256', 'now', 'write_atomic', 'in_dataset', 'image_name', 'is_public', 'check_host', 'fetch', 'file_info',
            'ingest_image', 'download_image', 'mark_duplicates', 'group_photos', 'write_manifest', 'read_manifest',
-           'check_dataset', 'search_file', 'saved_search', 'summarize', 'write_card', 'search_results',
+           'check_dataset', 'search_file', 'saved_search', 'save_skip', 'summarize', 'write_card', 'search_results',
            'plan_downloads', 'download_all', 'finish_dataset', 'build_dataset', 'lock_dataset', 'folder_search',
            'folder_terms', 'check_images', 'duckling_mirror_dataset', 'duckling_mirror_check']
 
@@ -319,7 +321,7 @@ def group_photos(
 
 # %% ../nbs/01_download.ipynb #85d38f26
 MANIFEST_COLS = ['file', 'label', 'query', 'image', 'url', 'title', 'width', 'height', 'sha256', 'phash', 'status',
-                 'error', 'thumbnail', 'source', 'license_image']
+                 'error', 'thumbnail', 'source', 'engine', 'license', 'license_url', 'creator', 'license_filter']
 
 # %% ../nbs/01_download.ipynb #bee89687
 def write_manifest(
@@ -380,10 +382,12 @@ def check_dataset(
 def search_file(
     dest: Path,  # the dataset folder
     query: str,  # the search
+    source: str = '',  # the source asked ('commons', ...); '' or 'ddg': the file name of searches saved before there were sources
 ) -> Path:
-    "Where the results of `query` are saved: a slug of it plus a hash, so any query makes a safe file name"
+    "Where the results of `query` from `source` are saved: a slug of it plus a hash, so any query makes a safe file name"
     slug = re.sub(r'[^a-z0-9]+', '-', query.lower()).strip('-')[:40]
-    return Path(dest)/'searches'/f'{slug}-{hashlib.sha1(query.encode("utf-8", "surrogateescape")).hexdigest()[:8]}.json'
+    tail = '' if source in ('', 'ddg') else '.' + re.sub(r'[^a-z0-9-]+', '-', str(source).lower())[:20]
+    return Path(dest)/'searches'/f'{slug}-{hashlib.sha1(query.encode("utf-8", "surrogateescape")).hexdigest()[:8]}{tail}.json'
 
 # %% ../nbs/01_download.ipynb #d1450b57
 def saved_search(
@@ -392,18 +396,38 @@ def saved_search(
     n: int,  # results wanted
     dest: Path,  # the dataset folder
     refresh: bool = False,  # search again even if saved results are there
+    source: str = '',  # the source `search` asks, for the file name (`search_file`)
+    license: str = 'any',  # the licence filter `search` applies: saved results under another filter are not reused
 ) -> list[dict]:
-    "The results of `search(query, n)`, from `dest/searches/` when they were saved for this query and at least `n` results"
-    f = search_file(dest, query)
+    "The results of `search(query, n)`, from `dest/searches/` when they were saved for this query, filter and at least `n` results; a skip saved there is raised again"
+    f = search_file(dest, query, source)
     if f.exists() and not refresh:
         try: saved = json.loads(f.read_text(errors='surrogateescape'))
         except ValueError: saved = {}  # torn: search again
-        ok = lambda s: isinstance(s, dict) and s.get('query') == query and isinstance(s.get('n'), int) and isinstance(s.get('results'), list)
-        if ok(saved) and saved['n'] >= n and all(isinstance(r, dict) and isinstance(r.get('image'), str) for r in saved['results']):
+        ok = lambda s: isinstance(s, dict) and s.get('query') == query and s.get('license', 'any') == license and isinstance(s.get('n'), int)
+        if ok(saved) and isinstance(saved.get('skipped'), str):
+            e = getattr(duckling_mirror.search, str(saved.get('kind')), None)
+            e = (e if isinstance(e, type) and issubclass(e, SearchError) else SearchError)(saved['skipped'] + ' (saved; --refresh asks again)')
+            e.saved = True
+            raise e
+        if (ok(saved) and isinstance(saved.get('results'), list) and saved['n'] >= n
+            and all(isinstance(r, dict) and isinstance(r.get('image'), str) for r in saved['results'])):
             return saved['results'][:n]  # else: torn, hand-made or for another query: search again
     res = search(query, n)[:n]
-    write_atomic(f, json.dumps(dict(query=query, n=n, date=now(), results=res), indent=1))
+    write_atomic(f, json.dumps(dict(query=query, n=n, source=source, license=license, date=now(), results=res), indent=1))
     return res
+
+# %% ../nbs/01_download.ipynb #3d8191ee
+def save_skip(
+    dest: Path,  # the dataset folder
+    query: str,  # the search
+    source: str,  # the source that did not answer it
+    err: SearchError,  # why
+    license: str = 'any',  # the licence filter asked for
+) -> Path:
+    "Save in `dest/searches/` that `source` did not answer `query`, so that a re-run asks the same sources and gets the same pictures"
+    return write_atomic(search_file(dest, query, source), json.dumps(dict(query=query, n=0, source=source, license=license, date=now(),
+                                                                          skipped=str(err), kind=type(err).__name__), indent=1))
 
 # %% ../nbs/01_download.ipynb #9b0cd36e
 def summarize(
@@ -420,21 +444,30 @@ def write_card(
     dest: Path,  # the dataset folder
     terms: Iterable[SearchTerm],  # the searches
 ) -> Path:
-    "A short dataset card, `dest/README.md`: what was searched, what was kept, from where, under which licence filter, what looks alike"
-    ok, lic = df[df.status == Status.ok], sorted({str(v) for v in df.get('license_image', []) if v}) or ['any']
+    "A short dataset card, `dest/README.md`: what was searched where, what was kept, from where, under which licences, what looks alike"
+    ok = trainable(df) if 'status' in df else df
+    col = lambda c, d='': df[c] if c in df else pd.Series(d, index=df.index)
+    filt = sorted({str(v) for v in [*col('license_filter'), *col('license_image')] if v}) or ['any']
     sites = Counter(urlparse(u).netloc for u in ok.url if u).most_common(10)
     groups = pd.Series(group_photos(list(ok.phash)) if len(ok) and 'phash' in ok else [], index=ok.index, dtype=int)
     alike = [f'- {l}: {n} pictures, ' + (f'all alike: cross-validation cannot test {l} on photos unlike those it learned from'
                                         if g == 1 else f'{g} groups of look-alike photos') for l, n, g in
              ((l, len(s), s.nunique()) for l, s in groups.groupby(ok.label)) if g < n]
+    by_src = lambda rows: ', '.join(f'{s or "?"} {n}' for s, n in Counter(rows.get('source', pd.Series('', index=rows.index))).items())
+    lics = Counter(col('license').loc[ok.index])
+    free = sum(n for l, n in lics.items() if l and license_terms(l) == {'commercial', 'modification'})
     lines = [f'# Dataset: {", ".join(sorted(set(df.label)))}', '',
              f'Built {datetime.date.today().isoformat()} by duckling-mirror from {len(df)} search results; '
-             f'{len(ok)} pictures kept. Licence filter: {", ".join(lic)}.', '',
-             '## Searches', *[f'- "{t.query}" → {t.label}' for t in terms], '',
+             f'{len(ok)} pictures kept. Licence filter: {", ".join(filt)}.', '',
+             '## Searches (results per source)', *[f'- "{t.query}" → {t.label}: {by_src(df[df["query"] == t.query]) if "query" in df else ""}' for t in terms], '',
              '## What became of the results', '```', summarize(df), '```', '',
              '## Where the kept pictures come from', *[f'- {s or "(unknown)"}: {n}' for s, n in sites], '',
+             '## Licences of the kept pictures', *[f'- {l or "unknown (the source gives none)"}: {n}' for l, n in sorted(lics.items(), key=lambda o: (not o[0], -o[1]))],
+             '', f'{free} of {len(ok)} ({free / max(len(ok), 1):.0%}) are openly licensed (CC0, public domain, CC BY, CC BY-SA or '
+             'another free licence): a Space may show them, crediting their authors.', '',
              *(['## Look-alike photos (kept; cross-validation keeps each group on one side)', *alike, ''] if alike else []),
-             'Every picture\'s source is in `manifest.csv`. Web pictures belong to their owners.']
+             "Every picture's source, licence and author (where its source gives them) are in `manifest.csv`. "
+             'Pictures without a licence belong to their owners.']
     return write_atomic(Path(dest)/'README.md', '\n'.join(lines) + '\n')
 
 # %% ../nbs/01_download.ipynb #d49dc132
@@ -442,11 +475,25 @@ def search_results(
     terms: Iterable[SearchTerm],  # what to search for, and the label of each search
     dest: Path,  # the dataset folder
     n: int = 100,  # results per term
-    search: Callable = search_images,  # `search(query, max_results) -> list[dict]`
+    search: Callable | dict | None = None,  # `search(query, max_results)`, or {source name: search} asked in turn (`image_sources`); None: `DEFAULT_SOURCES`
     refresh: bool = False,  # search again instead of using the saved searches
+    license: str = 'any',  # the licence filter, for the default sources and the saved searches
+    say: Callable | None = print,  # where the line per term that says which source answered goes
 ) -> list[dict]:
-    "Every result of every search in `terms`, in order, each with its `query` and `label`"
-    return [{**r, 'query': t.query, 'label': t.label} for t in terms for r in saved_search(search, t.query, n, dest, refresh)]
+    "Every result of every search in `terms`, in order, each with its `query` and `label`; each source's answer saved, a skip too once the term is answered"
+    searches = search if isinstance(search, dict) else image_sources(license=license) if search is None else {'': search}
+    out = []
+    for t in terms:
+        skipped = {}
+        def ask(name, query, k):
+            try: return saved_search(searches[name], query, k, dest, refresh, name, license)
+            except SearchError as e:
+                if not (getattr(e, 'saved', False) or isinstance(e, NoConnection)): skipped[name] = e
+                raise
+        recs = search_images(t.query, n, searches, ask=ask, say=say if len(searches) > 1 else None)
+        for name, e in skipped.items(): save_skip(dest, t.query, name, e, license)
+        out += [{**r, 'query': t.query, 'label': t.label} for r in recs]
+    return out
 
 # %% ../nbs/01_download.ipynb #9f270590
 def plan_downloads(
@@ -508,13 +555,14 @@ def build_dataset(
     terms: Iterable[SearchTerm],  # what to search for, and the label of each search
     dest: Path,  # the dataset folder: one sub-folder per label, `manifest.csv`, `README.md`, `searches/`
     n: int = 100,  # search results per term
-    search: Callable = search_images,  # `search(query, max_results) -> list[dict]`
+    search: Callable | dict | None = None,  # `search(query, max_results)`, or {source: search} asked in turn (`image_sources`); None: `DEFAULT_SOURCES`
     max_size: int = 400,  # longest side kept, in pixels
     n_workers: int = 16,  # parallel downloads
     retry: bool = False,  # try failed and broken downloads again
     refresh: bool = False,  # search again instead of using the saved searches
     max_distance: int = 4,  # phash bits that may differ between copies of one picture
-    progress: bool = True,  # show a progress bar and a summary per label
+    progress: bool = True,  # show a progress bar, the sources that answered and a summary per label
+    license: str = 'any',  # the reuse needed (`search.check_license`), for the default sources and the saved searches
     **kwargs,  # passed to `fetch` (`timeout`, `deadline`, `max_bytes`, `schemes`, `allow_private`)
 ) -> pd.DataFrame:
     "Search each term, download the results in parallel into `dest/<label>/`, keep each real picture once, write the manifest"
@@ -526,7 +574,7 @@ def build_dataset(
             raise DatasetError(f"{d} is a link or a file: the dataset's pictures and searches go in folders of its own; remove it")
     with lock_dataset(dest):
         for p in dest.rglob('.*tmp'): p.unlink()  # left by an interrupted run
-        recs = search_results(terms, dest, n, search, refresh)
+        recs = search_results(terms, dest, n, search, refresh, license, print if progress else None)
         df = download_all(recs, plan_downloads(recs, dest, retry), dest, max_size, n_workers, progress, **kwargs)
         df = finish_dataset(df, dest, terms, max_distance)
     if progress: print(summarize(df))
@@ -561,13 +609,17 @@ def lock_dataset(
 
 # %% ../nbs/01_download.ipynb #e422f09f
 def folder_search(
-    path: Path,  # a folder with one sub-folder of pictures per label
+    path: Path,  # a folder with one sub-folder of pictures per label, and maybe `provenance.csv`
 ) -> Callable:
-    "A `search` for `build_dataset` that answers a query (a sub-folder's name) with `file://` records of its files"
+    "A `search` for `build_dataset` that answers a query (a sub-folder's name) with `file://` records of its files, credited from `provenance.csv`"
+    credits = {}
+    if (Path(path)/'provenance.csv').is_file():
+        with open(Path(path)/'provenance.csv', newline='', encoding='utf-8', errors='replace') as f:
+            credits = {r.get('file'): r for r in csv.DictReader(f) if isinstance(r.get('file'), str)}
     def search(query: str, max_results: int = 100) -> list[dict]:
         fs = sorted(f for f in (Path(path)/query).iterdir() if f.is_file() and not f.name.startswith('.'))[:max_results]
-        return [dict(title=f.name, image=f.resolve().as_uri(), thumbnail='', url=f.resolve().as_uri(), height=0, width=0,
-                     source='local', query=query) for f in fs]
+        own = lambda f: {k: v for k, v in credits.get(f'{query}/{f.name}', {}).items() if k in ('license', 'license_url', 'creator', 'url') and v}
+        return [result(query, 'local', title=f.name, image=f.resolve().as_uri(), url=f.resolve().as_uri(), **own(f)) for f in fs]
     return search
 
 # %% ../nbs/01_download.ipynb #4a75dd6d
@@ -603,20 +655,24 @@ def duckling_mirror_dataset(
     n: int = None,  # search results per search term (100); every photo with `--images`
     retry: bool = False,  # try failed and broken downloads again
     refresh: bool = False,  # search again instead of using the saved searches (a folder of `--images` is always read again)
+    sources: str = DEFAULT_SOURCES,  # the image searches to ask, in order, each for what the ones before could not find: ddg, commons, openverse, serpapi (needs SERPAPI_KEY)
+    license: str = 'any',  # the reuse the pictures' licences must allow: any, open, commercial, modification (ddg: its own filter; serpapi: none)
 ):
     "Search the web (or read `--images`), download, verify and resize the pictures into a dataset with its manifest"
     with friendly_errors(duckling_mirror_dataset, 'duckling-mirror-dataset'):
         if n is not None and n < 1: raise UsageError(f'--n {n}: must be at least 1')
         if images:
+            if sources != DEFAULT_SOURCES or license != 'any':
+                raise UsageError('--sources and --license choose web searches; --images reads your own photos (their licences from its provenance.csv)')
             terms, search, kw = check_images(images), folder_search(images), dict(schemes=('file',))
             d, i = Path(dest).resolve(), Path(images).resolve()
             if d.is_relative_to(i) or i.is_relative_to(d):
                 raise UsageError(f'--dest {dest}: inside --images {images} or around it; the dataset goes in a folder of its own')
             refresh = True  # a folder is listed again every run, so photos added since are found
-        else: terms, search, kw = DEFAULT_TERMS, search_images, {}
+        else: terms, search, kw = DEFAULT_TERMS, image_sources(sources, license), {}
         check_writable(dest, '--dest')
-        print(f'Building the dataset in {dest} from ' + (images or f'{len(terms)} image searches'))
-        df = build_dataset(terms, dest, n=n or (10**9 if images else 100), search=search, retry=retry, refresh=refresh, **kw)
+        print(f'Building the dataset in {dest} from ' + (images or f'{len(terms)} image searches ({", ".join(search)}, in that order)'))
+        df = build_dataset(terms, dest, n=n or (10**9 if images else 100), search=search, retry=retry, refresh=refresh, license=license, **kw)
         if not len(trainable(df)):
             raise DatasetError(f'None of the {len(df)} results could be kept as a picture: {dest}/manifest.csv says why for each')
         return df

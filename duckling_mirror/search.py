@@ -1,4 +1,4 @@
-"""Image searches on DuckDuckGo, each search term mapped to a label, every result keeping where it came from.
+"""Image searches, each search term mapped to a label: DuckDuckGo first, then openly licensed sources, every result keeping where it came from and, where the source says, whose it is.
 
 Docs: https://duckling-mirror.github.io/duckling-mirror/search.html.md"""
 
@@ -6,13 +6,20 @@ Docs: https://duckling-mirror.github.io/duckling-mirror/search.html.md"""
 
 # %% ../nbs/00_search.ipynb #8f8cee48
 from __future__ import annotations
-import socket, time
+import email.utils, html, json, os, re, socket, threading, time
+from functools import partial
 from typing import Callable, NamedTuple
-from .errors import MirrorError
+from urllib.error import HTTPError, URLError
+from urllib.parse import urlencode, urlparse
+import duckling_mirror
+from .errors import MirrorError, UsageError
 
 # %% auto #0
-__all__ = ['DEFAULT_TERMS', 'SearchTerm', 'SearchError', 'NoConnection', 'RateLimited', 'NoResults', 'can_reach', 'search_error',
-           'search_images']
+__all__ = ['DEFAULT_TERMS', 'LICENSES', 'FREE_LICENSES', 'DDG_LICENSES', 'USER_AGENT', 'COMMONS_API', 'OPENVERSE_API', 'SOURCES',
+           'DEFAULT_SOURCES', 'SearchTerm', 'check_license', 'license_name', 'license_terms', 'SearchError',
+           'NoConnection', 'RateLimited', 'NoResults', 'can_reach', 'search_error', 'result', 'search_ddg',
+           'retry_after', 'get_json', 'plain_text', 'commons_result', 'search_commons', 'openverse_result',
+           'search_openverse', 'search_serpapi', 'image_sources', 'search_images']
 
 # %% ../nbs/00_search.ipynb #1a4d72a9
 class SearchTerm(NamedTuple):
@@ -27,6 +34,51 @@ DEFAULT_TERMS = [
     SearchTerm('gosling', 'neither'), SearchTerm('adult mallard duck', 'neither'), SearchTerm('mute swan', 'neither'),
     SearchTerm('person portrait photo', 'neither'), SearchTerm('cat', 'neither'), SearchTerm('pineapple', 'neither'),
 ]
+
+# %% ../nbs/00_search.ipynb #ee9ffd33
+LICENSES = {  # what `--license` may ask for: the reuses a picture's licence must allow
+    'any': frozenset(),  # no filter: every picture, licensed or not
+    'commercial': frozenset({'commercial'}),  # reuse for commercial purposes
+    'modification': frozenset({'modification'}),  # adapt: crop, resize, remix
+    'open': frozenset({'commercial', 'modification'}),  # both: a free licence (CC0, public domain, CC BY, CC BY-SA, ...)
+}
+
+# %% ../nbs/00_search.ipynb #f5cc679a
+def check_license(
+    license: str = 'any',  # 'any', or the reuses needed: 'open', 'commercial', 'modification', or several joined by ','
+) -> frozenset:
+    "The reuses `license` asks for (empty for 'any'); a `UsageError` that lists the choices if it is not one"
+    words = [w.strip() for w in str(license).split(',')]
+    if not all(w in LICENSES for w in words):
+        raise UsageError(f"--license {license}: choose any, open, commercial or modification (or 'commercial,modification')")
+    return frozenset().union(*(LICENSES[w] for w in words))
+
+# %% ../nbs/00_search.ipynb #6b6690fe
+def license_name(
+    license: str,  # a licence as a source names it: 'by-sa' (Openverse), 'cc-by-sa-4.0' or 'CC BY-SA 4.0' (Commons), 'cc0', ...
+    version: str = '',  # its version, where the source gives it apart (Openverse)
+) -> str:
+    "`license` as people write it: 'CC BY-SA 4.0', 'CC0 1.0', 'Public domain'; a name it does not know, as it is"
+    s = ' '.join(str(license or '').split())
+    k = s.lower()
+    if re.fullmatch(r'cc[\s-]?(0|zero)([\s-]1\.0)?', k): return 'CC0 1.0'
+    if k in ('pd', 'pdm', 'public domain', 'public-domain', 'public domain mark') or k.startswith(('pd-', 'public domain ')): return 'Public domain'
+    if m := re.fullmatch(r'(?:cc[\s-]*)?(by(?:[\s-]nc)?(?:[\s-](?:sa|nd))?)(?:[\s-]+(\d\.\d)(?:[\s-]?[a-z]{2,3})?)?', k):
+        return f"CC {m[1].upper().replace(' ', '-')} {m[2] or version}".strip()
+    return s
+
+# %% ../nbs/00_search.ipynb #1af6f389
+FREE_LICENSES = ('mit', 'gfdl', 'attribution', 'no restrictions', 'fal', 'free art license')  # free licences that are not Creative Commons'
+
+def license_terms(
+    license: str,  # a licence, as `license_name` writes it (or as a source names it)
+) -> frozenset:
+    "The reuses `license` allows: {'commercial', 'modification'}, some, or none (NC and ND licences, or a licence it does not know)"
+    name = license_name(license)
+    if name in ('CC0 1.0', 'Public domain') or name.lower() in FREE_LICENSES: return LICENSES['open']
+    if not name.startswith('CC BY'): return frozenset()
+    kind = name.split()[1]
+    return frozenset({'commercial'} - ({'commercial'} if 'NC' in kind else set()) | ({'modification'} if 'ND' not in kind else set()))
 
 # %% ../nbs/00_search.ipynb #f7db1055
 class SearchError(MirrorError):
@@ -81,12 +133,30 @@ def _images_page(ddgs, query: str, page: int, retries: int, pause: float, **kwar
         if i < retries - 1: time.sleep(pause * 2**i)
     raise err
 
+# %% ../nbs/00_search.ipynb #db4d444f
+def result(
+    query: str,  # the search that found it
+    source: str,  # the source that answered: 'ddg', 'commons', 'openverse', 'serpapi'
+    license_filter: str = 'any',  # the `license` the search asked for
+    **kwargs,  # `title, image, thumbnail, url` (the page), `width, height, engine, license, license_url, creator`
+) -> dict:
+    "A search result in the shape every source gives: text fields as text ('' when the source says nothing), sizes as ints"
+    text = ('title', 'image', 'thumbnail', 'url', 'engine', 'license', 'license_url', 'creator')
+    r = {k: str(kwargs.get(k) or '') for k in text}
+    for k in ('width', 'height'):
+        try: r[k] = max(int(kwargs.get(k) or 0), 0)
+        except (TypeError, ValueError): r[k] = 0
+    return {**r, 'source': source, 'query': query, 'license_filter': license_filter}
+
 # %% ../nbs/00_search.ipynb #ed5e06b9
-def search_images(
+DDG_LICENSES = {frozenset(): None, LICENSES['commercial']: 'ShareCommercially', LICENSES['modification']: 'Modify',
+                LICENSES['open']: 'ModifyCommercially'}  # `check_license`'s answer, as DuckDuckGo's `license_image` says it
+
+def search_ddg(
     query: str,  # what to search for
     max_results: int = 100,  # how many results at most
+    license: str = 'any',  # the reuse needed (`check_license`): DuckDuckGo's own filter
     backend: str = 'duckduckgo',  # ddgs image engine: 'duckduckgo' keeps the filters, 'bing' drops them
-    license_image: str | None = None,  # None (any), 'Public', 'Share', 'ShareCommercially', 'Modify', 'ModifyCommercially'
     retries: int = 3,  # tries per page before giving up
     pause: float = 2.0,  # seconds before the 2nd try, doubled after each failure
     max_pages: int = 10,  # never ask for more pages than this
@@ -94,18 +164,285 @@ def search_images(
     reachable: Callable = can_reach,  # whether duckduckgo.com can be reached, asked when a search fails
     **kwargs,  # passed to `DDGS.images` (`region`, `safesearch`, `size`, `type_image`, ...)
 ) -> list[dict]:
-    "Search DuckDuckGo images for `query`, page by page; each result keeps ddgs' keys plus `query` and `license_image`"
+    "Search DuckDuckGo images for `query`, page by page; each result in the shape every source gives (`result`)"
     if ddgs is None: from ddgs import DDGS as ddgs
     from ddgs.exceptions import DDGSException
-    res, seen = [], set()
+    res, seen, lic = [], set(), DDG_LICENSES[check_license(license)]
     for page in range(1, max_pages + 1):
         try: got = _images_page(ddgs, query, page, retries if page == 1 else 1, pause, max_results=max_results,
-                                backend=backend, license_image=license_image, **kwargs)
+                                backend=backend, license_image=lic, **kwargs)
         except DDGSException as e:
             if page == 1: raise search_error(query, e, ddgs, reachable) from None
             break  # past the last page, ddgs says "No results found."
-        new = [r for r in got if r['image'] not in seen]
+        new = [r for r in got if isinstance(r, dict) and isinstance(r.get('image'), str) and r['image'] not in seen]
         seen.update(r['image'] for r in new)
-        res += [{**r, 'query': query, 'license_image': license_image or 'any'} for r in new]
+        res += [result(query, 'ddg', license, title=r.get('title'), image=r['image'], thumbnail=r.get('thumbnail'), url=r.get('url'),
+                       width=r.get('width'), height=r.get('height'), engine=r.get('source')) for r in new]
         if not new or len(res) >= max_results: break
     return res[:max_results]
+
+# %% ../nbs/00_search.ipynb #83357d24
+USER_AGENT = f'duckling-mirror/{duckling_mirror.__version__} (https://github.com/duckling-mirror/duckling-mirror; image datasets for learners)'
+_last_request, _pace = {}, threading.Lock()  # host: when the next request may go (monotonic s)
+
+# %% ../nbs/00_search.ipynb #883e87ab
+def retry_after(
+    value: str | None,  # a `Retry-After` header: seconds, or an HTTP date
+    default: float = 1.,  # seconds, when there is none or it cannot be read
+) -> float:
+    "The seconds a `Retry-After` header asks to wait"
+    if value is None: return default
+    try: return max(float(value), 0.)
+    except ValueError: pass
+    try: return max(email.utils.parsedate_to_datetime(value).timestamp() - time.time(), 0.)
+    except (TypeError, ValueError): return default
+
+# %% ../nbs/00_search.ipynb #a10c8c3a
+def _wait_turn(host: str, interval: float):
+    "Sleep until `host` may be asked again: at most one request per `interval` seconds, across threads"
+    with _pace:
+        now = time.monotonic()
+        at = max(now, _last_request.get(host, 0.))
+        _last_request[host] = at + interval
+    if at > now: time.sleep(at - now)
+
+# %% ../nbs/00_search.ipynb #d748ef7d
+def get_json(
+    url: str,  # the API's address
+    params: dict,  # the query
+    name: str,  # the source's name, for messages: 'Wikimedia Commons'
+    retries: int = 3,  # tries when the answer is 429 or 503
+    max_wait: float = 30.,  # wait at most this long for a `Retry-After`; longer: a `RateLimited` now
+    interval: float = 0.,  # seconds between two requests to the same host
+    timeout: float = 20.,  # seconds to wait for an answer
+):
+    "The JSON `url` answers to `params`, asked politely (`USER_AGENT`, `interval`, `Retry-After`); a `SearchError` naming `name` if none comes"
+    from fastcore.net import urlread
+    full, host = f'{url}?{urlencode(params)}', urlparse(url).netloc
+    for i in range(retries):
+        _wait_turn(host, interval)
+        try: text = urlread(full, headers={'User-Agent': USER_AGENT, 'Accept': 'application/json'}, timeout=timeout)
+        except HTTPError as e:
+            if e.code not in (429, 503): raise SearchError(f'{name} refused the search (HTTP {e.code}: {_error_line(e)})') from None
+            wait = retry_after(e.headers.get('Retry-After') if e.headers else None, 2. ** i)
+            if wait > max_wait or i == retries - 1:
+                raise RateLimited(f'{name} is limiting this machine\'s searches (HTTP {e.code}); it asks to wait {wait:.0f} s. '
+                                  'Run it again later, or leave it out with --sources') from None
+            time.sleep(wait)
+            continue
+        except (URLError, OSError) as e:
+            raise NoConnection(f'{name} could not be reached ({getattr(e, "reason", e)}): no internet connection?') from None
+        try: return json.loads(text)
+        except ValueError: raise SearchError(f'{name} answered something that is not JSON: {text[:60]!r}') from None
+
+# %% ../nbs/00_search.ipynb #5c3009c6
+def _error_line(e: HTTPError) -> str:
+    "The first line of what an API said with its HTTP error: its JSON `detail` or `error`, or its text"
+    body = str(e.msg).partition('====Error Body====')[2].strip()  # where fastcore's `urlread` keeps the body
+    try: d = json.loads(body)
+    except ValueError: return (body.splitlines() or [e.reason or ''])[0][:200]
+    d = d.get('detail') or d.get('error') or d if isinstance(d, dict) else d
+    return (d if isinstance(d, str) else json.dumps(d))[:200]
+
+# %% ../nbs/00_search.ipynb #afd13e08
+COMMONS_API = os.environ.get('DUCKLING_MIRROR_COMMONS_API', 'https://commons.wikimedia.org/w/api.php')  # the API (a fake's, in tests)
+
+# %% ../nbs/00_search.ipynb #570b3ae3
+def plain_text(
+    s: str,  # HTML, as Commons gives an author ('<a href="...">PtrQs</a>')
+    max_len: int = 200,  # cut longer text here
+) -> str:
+    "The text of `s`, without tags, entities or runs of spaces"
+    return ' '.join(html.unescape(re.sub(r'<[^>]*>', ' ', str(s or ''))).split())[:max_len]
+
+# %% ../nbs/00_search.ipynb #1d9f1880
+def commons_result(
+    page: dict,  # one of the `query.pages` of a Commons search with `prop=imageinfo`
+    query: str,  # the search
+    license_filter: str = 'any',  # the `license` asked for
+) -> dict | None:
+    "`page` as a search `result`, with its licence and author; None if it has no picture"
+    ii = (page.get('imageinfo') or [None])[0] if isinstance(page, dict) else None
+    if not isinstance(ii, dict) or not isinstance(ii.get('url'), str): return None
+    meta = {k: v.get('value', '') for k, v in (ii.get('extmetadata') or {}).items() if isinstance(v, dict)}
+    return result(query, 'commons', license_filter, title=str(page.get('title', '')).removeprefix('File:'),
+                  image=ii.get('thumburl') or ii['url'], thumbnail=ii.get('thumburl'), url=ii.get('descriptionurl'),
+                  width=ii.get('width'), height=ii.get('height'), license=license_name(meta.get('LicenseShortName') or meta.get('License')),
+                  license_url=meta.get('LicenseUrl'), creator=plain_text(meta.get('Artist') or meta.get('Credit')))
+
+# %% ../nbs/00_search.ipynb #9755f5d8
+def search_commons(
+    query: str,  # what to search for
+    max_results: int = 100,  # how many results at most
+    license: str = 'any',  # the reuse needed (`check_license`): checked against each file's licence
+    api: str = COMMONS_API,  # the API's address
+    width: int = 500,  # the width of the thumbnails to download
+    max_pages: int = 10,  # never ask for more pages than this
+    **kwargs,  # passed to `get_json` (`retries`, `max_wait`, `timeout`)
+) -> list[dict]:
+    "Search the pictures of Wikimedia Commons for `query`, page by page; each `result` with its licence and author"
+    need, name, res, cont = check_license(license), 'Wikimedia Commons', [], {}
+    params = dict(action='query', format='json', generator='search', gsrsearch=f'{query} filetype:bitmap', gsrnamespace=6,
+                  gsrlimit=min(max_results, 50), prop='imageinfo', iiprop='url|size|mime|extmetadata', iiurlwidth=width,
+                  iiextmetadatafilter='Artist|Credit|License|LicenseShortName|LicenseUrl')
+    for page in range(max_pages):
+        try: d = get_json(api, {**params, **cont}, name, **kwargs)
+        except SearchError:
+            if page == 0: raise
+            break  # keep what the earlier pages gave
+        if isinstance(d, dict) and isinstance(d.get('error'), dict):
+            e = d['error']
+            if page: break
+            if e.get('code') in ('maxlag', 'ratelimited'): raise RateLimited(f"{name} is limiting this machine's searches ({e.get('info', e['code'])}). Run it again later")
+            raise SearchError(f"{name} refused the search for {query!r} ({e.get('code')}: {e.get('info', '')})")
+        pages = d.get('query', {}).get('pages', {}) if isinstance(d, dict) and isinstance(d.get('query', {}), dict) else None
+        if not isinstance(pages, dict) or not isinstance(d.get('continue', {}), dict):
+            if page: break
+            raise SearchError(f'{name} answered in a shape this version does not know (no query.pages): update duckling-mirror, or leave it out with --sources')
+        for p in sorted((p for p in pages.values() if isinstance(p, dict)), key=lambda p: p.get('index') if isinstance(p.get('index'), int) else 0):
+            r = commons_result(p, query, license)
+            if r and need <= license_terms(r['license']) and r['image'] not in {o['image'] for o in res}: res.append(r)
+        if len(res) >= max_results or 'continue' not in d: break
+        cont = d['continue']
+    if not res: raise NoResults(f'{name} found no pictures for {query!r}' + (f' under --license {license}' if need else ''))
+    return res[:max_results]
+
+# %% ../nbs/00_search.ipynb #761def1c
+OPENVERSE_API = os.environ.get('DUCKLING_MIRROR_OPENVERSE_API', 'https://api.openverse.org/v1/images/')  # the API (a fake's, in tests)
+
+# %% ../nbs/00_search.ipynb #3f852a97
+def openverse_result(
+    r: dict,  # one of the `results` of an Openverse image search
+    query: str,  # the search
+    license_filter: str = 'any',  # the `license` asked for
+) -> dict | None:
+    "`r` as a search `result`, with its licence and creator; None if it has no picture"
+    if not isinstance(r, dict) or not isinstance(r.get('url'), str): return None
+    return result(query, 'openverse', license_filter, title=r.get('title'), image=r['url'], thumbnail=r.get('thumbnail'),
+                  url=r.get('foreign_landing_url'), width=r.get('width'), height=r.get('height'), engine=r.get('source') or r.get('provider'),
+                  license=license_name(r.get('license'), str(r.get('license_version') or '')), license_url=r.get('license_url'),
+                  creator=plain_text(r.get('creator')))
+
+# %% ../nbs/00_search.ipynb #ca309683
+def search_openverse(
+    query: str,  # what to search for
+    max_results: int = 100,  # how many results at most
+    license: str = 'any',  # the reuse needed (`check_license`): Openverse's `license_type`
+    api: str = OPENVERSE_API,  # the API's address
+    max_pages: int = 20,  # never ask for more pages than this (an anonymous client gets 20)
+    interval: float = 1.,  # seconds between two requests: Openverse's pace for anonymous clients
+    **kwargs,  # passed to `get_json` (`retries`, `max_wait`, `timeout`)
+) -> list[dict]:
+    "Search Openverse's openly licensed pictures for `query`, page by page; each `result` with its licence and creator"
+    need, name, res = check_license(license), 'Openverse', []
+    params = dict(q=query, page_size=20, **({'license_type': ','.join(sorted(need))} if need else {}))
+    for page in range(1, max_pages + 1):
+        try: d = get_json(api, {**params, 'page': page}, name, interval=interval, **kwargs)
+        except SearchError:
+            if page == 1: raise
+            break  # keep what the earlier pages gave
+        if not isinstance(d, dict) or not isinstance(d.get('results'), list):
+            if page > 1: break
+            raise SearchError(f'{name} answered in a shape this version does not know (no results): update duckling-mirror, or leave it out with --sources')
+        for o in d['results']:
+            r = openverse_result(o, query, license)
+            if r and need <= license_terms(r['license']) and r['image'] not in {o['image'] for o in res}: res.append(r)
+        count = d.get('page_count')
+        if len(res) >= max_results or not d['results'] or (isinstance(count, int) and page >= count): break
+    if not res: raise NoResults(f'{name} found no pictures for {query!r}' + (f' under --license {license}' if need else ''))
+    return res[:max_results]
+
+# %% ../nbs/00_search.ipynb #c5fc508d
+def search_serpapi(
+    query: str,  # what to search for
+    max_results: int = 100,  # how many results at most
+    license: str = 'any',  # 'any' only: Google's results carry no licence
+    api_key: str | None = None,  # your SerpApi key; None: the `SERPAPI_KEY` environment variable
+    base: str = 'https://serpapi.com',  # the API's address (a fake's, in tests)
+    max_pages: int = 5,  # never ask for more pages (of 100) than this: each one is a paid search
+    timeout: float = 30.,  # seconds to wait for an answer
+) -> list[dict]:
+    "Search Google Images through SerpApi for `query`, page by page; each `result` without a licence"
+    import serpapi
+    key, name, res = api_key or os.environ.get('SERPAPI_KEY'), 'SerpApi', []
+    if not key: raise SearchError(f'{name} needs a key: set SERPAPI_KEY (https://serpapi.com/manage-api-key), or leave it out with --sources')
+    if check_license(license): raise SearchError(f"{name} gives no licence for its pictures, so it cannot search under --license {license}")
+    client = serpapi.Client(api_key=key, timeout=timeout)
+    client.BASE_DOMAIN = base
+    for page in range(max_pages):
+        try: d = client.search(engine='google_images', q=query, ijn=page)
+        except serpapi.HTTPConnectionError:
+            if page: break
+            raise NoConnection(f'{name} could not be reached: no internet connection?') from None
+        except (serpapi.HTTPError, serpapi.TimeoutError) as e:
+            if page: break
+            why, code = getattr(e, 'error', None) or type(e).__name__, getattr(e, 'status_code', 0)
+            if code == 429: raise RateLimited(f'{name} refused the search: {why}') from None
+            raise SearchError(f'{name} refused the search' + (f' (HTTP {code})' if code else '') + f': {why}') from None
+        except ValueError: raise SearchError(f'{name} answered something that is not JSON') from None
+        got = d.get('images_results') if isinstance(d, dict) or hasattr(d, 'get') else None
+        if not isinstance(got, list): break  # no more pages (SerpApi says so in `error`), or a shape this version does not know
+        new = [o for o in got if isinstance(o, dict) and isinstance(o.get('original'), str) and o['original'] not in {r['image'] for r in res}]
+        res += [result(query, 'serpapi', license, title=o.get('title'), image=o['original'], thumbnail=o.get('thumbnail'),
+                       url=o.get('link'), width=o.get('original_width'), height=o.get('original_height'), engine=o.get('source')) for o in new]
+        if not new or len(res) >= max_results: break
+    if not res: raise NoResults(f'{name} found no pictures for {query!r}')
+    return res[:max_results]
+
+# %% ../nbs/00_search.ipynb #330c498d
+SOURCES = {'ddg': search_ddg, 'commons': search_commons, 'openverse': search_openverse, 'serpapi': search_serpapi}  # by name, each `search(query, max_results, license, ...)`
+DEFAULT_SOURCES = 'ddg,commons,openverse'  # the keyless ones, DuckDuckGo first: the most pictures
+
+# %% ../nbs/00_search.ipynb #4bd9a37b
+def image_sources(
+    sources: str | list = DEFAULT_SOURCES,  # source names in the order to ask them, joined by ',' (see `SOURCES`)
+    license: str = 'any',  # the reuse needed (`check_license`)
+    serpapi_key: str | None = None,  # your SerpApi key; None: the `SERPAPI_KEY` environment variable
+    **kwargs,  # options of one source: `commons=dict(api=...)`, `ddg=dict(ddgs=...)`
+) -> dict:
+    "The searches named in `sources`, in order: {name: `search(query, max_results)`}; a `UsageError` for a name it does not know"
+    names = [s.strip() for s in (sources.split(',') if isinstance(sources, str) else sources) if s.strip()]
+    if not names or (bad := [s for s in names if s not in SOURCES]):
+        raise UsageError(f'--sources {sources}: ' + (f'{bad[0]!r} is not a source; ' if names else '') + f'choose among {", ".join(SOURCES)}, joined by ","')
+    check_license(license)
+    key = serpapi_key or os.environ.get('SERPAPI_KEY')
+    if 'serpapi' in names and not key:
+        raise UsageError(f'--sources {sources}: serpapi needs a key: set SERPAPI_KEY (https://serpapi.com/manage-api-key), or leave it out')
+    return {n: partial(SOURCES[n], license=license, **({'api_key': key} if n == 'serpapi' else {}), **kwargs.get(n, {}))
+            for n in dict.fromkeys(names)}
+
+# %% ../nbs/00_search.ipynb #451b3af4
+def _why(e: SearchError) -> str:
+    "What happened to a source, in two words"
+    return {RateLimited: 'rate-limited', NoConnection: 'unreachable', NoResults: 'no results'}.get(type(e), 'refused')
+
+# %% ../nbs/00_search.ipynb #e9e2108b
+def search_images(
+    query: str,  # what to search for
+    max_results: int = 100,  # how many results to gather, from one source or several
+    sources: str | dict = DEFAULT_SOURCES,  # the sources to ask, in order: names (`image_sources`), or {name: search}
+    license: str = 'any',  # the reuse needed (`check_license`), with names in `sources`
+    ask: Callable | None = None,  # `ask(name, query, n) -> list[dict]`: how to ask one source (default: call it), e.g. from saved searches
+    say: Callable | None = print,  # where the line that says which source answered goes; None: nowhere
+) -> list[dict]:
+    "Up to `max_results` pictures for `query`, from the first of `sources` that answers, then the next for the pictures still missing"
+    searches = sources if isinstance(sources, dict) else image_sources(sources, license)
+    ask = ask or (lambda name, q, n: searches[name](q, n))
+    res, seen, told, errors = [], set(), [], {}
+    for name in searches:
+        if (need := max_results - len(res)) <= 0: break
+        try: got = ask(name, query, need)
+        except SearchError as e: errors[name] = e; told.append(f'{name} skipped ({_why(e)})'); continue
+        new = [r for r in got if r['image'] not in seen][:need]
+        seen.update(r['image'] for r in new)
+        res += [{**r, 'query': query} for r in new]
+        told.append(f'{name} {len(new)}')
+    if say: say(f'{query!r}: {", ".join(told)}')
+    if res or not errors: return res  # found, or every source answered: nothing
+    if len(errors) == 1: raise next(iter(errors.values()))
+    kinds = {type(e) for e in errors.values()}
+    if kinds == {NoConnection}:
+        raise NoConnection(f'No internet connection: none of {", ".join(errors)} could be reached to search for {query!r}. Connect to '
+                           'the internet and run it again, or train on your own photos with `--images DIR` (one folder of photos per label).')
+    raise (kinds.pop() if len(kinds) == 1 else SearchError)(
+        f'No source found pictures for {query!r}: ' + ' | '.join(f'{n}: {e}' for n, e in errors.items()))

@@ -6,7 +6,7 @@ Docs: https://duckling-mirror.github.io/duckling-mirror/testing.html.md"""
 
 # %% ../nbs/01a_testing.ipynb #36aaa9e8
 from __future__ import annotations
-import base64, hashlib, io, json, re, threading, time, zlib
+import base64, copy, csv, hashlib, io, json, re, threading, time, zlib
 from functools import partial
 from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -14,16 +14,27 @@ from typing import Callable
 from urllib.parse import parse_qs, urlparse
 from PIL import Image
 import duckling_mirror
-from .search import SearchTerm
+from .search import SearchTerm, result
 
 # %% auto #0
-__all__ = ['HELD_OUT', 'MISSION_TERMS', 'WATERFOWL_TERMS', 'FAULTS', 'HUB_402', 'sample_photos', 'FaultyHandler', 'PhotoServer',
-           'fake_search', 'sample_dataset', 'HubHandler', 'FakeHub', 'sample_web']
+__all__ = ['HELD_OUT', 'MISSION_TERMS', 'WATERFOWL_TERMS', 'FAULTS', 'OPENVERSE_CODES', 'HUB_402', 'sample_photos',
+           'photo_credits', 'FaultyHandler', 'PhotoServer', 'fake_search', 'sample_dataset', 'ApiHandler', 'FakeAPIs',
+           'HubHandler', 'FakeHub', 'sample_web']
 
 # %% ../nbs/01a_testing.ipynb #7fdeee65
 def sample_photos() -> Path:
     "The real photos this project carries: one folder per category, long side <= 256 px, with `provenance.csv`"
     return Path(duckling_mirror.__file__).resolve().parent.parent/'tests'/'photos'
+
+# %% ../nbs/01a_testing.ipynb #5de6cfed
+def photo_credits(
+    root: Path = None,  # a folder of category folders with `provenance.csv`; `sample_photos()` by default
+) -> dict:
+    "{'category/name': {license, license_url, creator}} for the photos in `root`, from its `provenance.csv`"
+    f = Path(root or sample_photos())/'provenance.csv'
+    if not f.exists(): return {}
+    with open(f, newline='') as o:
+        return {r['file']: {k: r.get(k, '') for k in ('license', 'license_url', 'creator')} for r in csv.DictReader(o)}
 
 # %% ../nbs/01a_testing.ipynb #c30e53dd
 HELD_OUT = ['duckling_009', 'cygnet_007', 'duck_013', 'duck_025', 'duck_031', 'swan_012', 'swan_025', 'swan_031',
@@ -124,18 +135,19 @@ def fake_search(
     faults: bool = True,  # add a 404, an HTML page and a truncated JPEG to every answer
     held_out: list = HELD_OUT,  # photos (by file stem) never returned
 ) -> Callable:
-    "A stand-in for `search_images`: the query names a folder of `root`, answered with ddgs-shaped records"
+    "A stand-in for `search_images`: the query names a folder of `root`, answered in the shape every source gives, licences from `provenance.csv`"
     root, skip = Path(root or sample_photos()), set(held_out)
+    credits = photo_credits(root)
     def search(query: str, max_results: int = 100) -> list[dict]:
         recs = []
         for f in sorted((root/query).iterdir()):
             if f.stem in skip: continue
             w, h = Image.open(f).size
-            recs.append(dict(title=f'A {query} ({f.stem})', image=f'{url}/{query}/{f.name}', thumbnail=f'{url}/{query}/{f.name}',
-                             url=f'{url}/pages/{f.stem}.html', height=h, width=w, source='PhotoServer'))
-        if faults: recs += [dict(title=f'Broken {p}', image=f'{url}{p}?{query}', thumbnail='', url=f'{url}/pages/{p}.html',
-                                 height=0, width=0, source='PhotoServer') for p in ('/missing.jpg', '/fault/html', '/fault/truncated.jpg')]
-        return [{**r, 'query': query} for r in recs[:max_results]]
+            recs.append(result(query, 'fake', title=f'A {query} ({f.stem})', image=f'{url}/{query}/{f.name}', thumbnail=f'{url}/{query}/{f.name}',
+                               url=f'{url}/pages/{f.stem}.html', height=h, width=w, **credits.get(f'{query}/{f.name}', {})))
+        if faults: recs += [result(query, 'fake', title=f'Broken {p}', image=f'{url}{p}?{query}', url=f'{url}/pages/{p}.html')
+                            for p in ('/missing.jpg', '/fault/html', '/fault/truncated.jpg')]
+        return recs[:max_results]
     return search
 
 # %% ../nbs/01a_testing.ipynb #15898232
@@ -147,6 +159,121 @@ def sample_dataset(
     "Build a dataset in `dest` from the sample photos, over HTTP, as `build_dataset` does from a web search"
     from duckling_mirror.download import build_dataset
     with PhotoServer() as srv: return build_dataset(terms, dest, search=fake_search(srv.url), allow_private=True, **kwargs)
+
+# %% ../nbs/01a_testing.ipynb #27d522a5
+def _recorded(name: str) -> dict:
+    "A recorded API answer from `tests/api/`"
+    return json.loads((sample_photos().parent/'api'/f'{name}.json').read_text())
+
+# %% ../nbs/01a_testing.ipynb #d089b3a9
+OPENVERSE_CODES = {'CC0 1.0': ('cc0', '1.0'), 'Public domain': ('pdm', '1.0'), 'CC BY 2.0': ('by', '2.0')}  # our photos' licences, as Openverse names them
+
+# %% ../nbs/01a_testing.ipynb #2c8007c4
+class ApiHandler(FaultyHandler):
+    "Answers Commons' `/w/api.php`, Openverse's `/v1/images/` and SerpApi's `/search` with the photos of `directory`; the rest as `FaultyHandler`"
+    APIS = {'/w/api.php': 'commons', '/v1/images/': 'openverse', '/search': 'serpapi'}
+
+    def do_GET(self):
+        u = urlparse(self.path)
+        if u.path.startswith('/thumb/'): self.path = u.path[6:]; return super().do_GET()  # a Commons thumbnail: the photo itself
+        if (api := self.APIS.get(u.path)) is None: return super().do_GET()
+        q = {k: v[-1] for k, v in parse_qs(u.query).items()}
+        srv = self.server
+        with srv.lock:
+            srv.requests.append(dict(api=api, params=q, headers=dict(self.headers)))
+            how = srv.behave.get(api, 'ok')
+            if how == 'limited-twice': srv.limited[api] = srv.limited.get(api, 0) + 1
+        if how == 'limited' or (how == 'limited-twice' and srv.limited[api] <= 2):
+            body = _recorded(f'{api}_429') if api != 'commons' else {'error': {'code': 'ratelimited', 'info': 'Too many requests'}}
+            if how == 'limited' and api == 'openverse': body = {'detail': 'Request was throttled. Expected available in 3600 seconds.'}
+            return self.json(body, 429, **{'Retry-After': '3600' if how == 'limited' else '1'})
+        if how == 'garbage': return self.send(502, 'text/html', b'<!DOCTYPE html><html><title>Wikimedia Error</title><body>Our servers are having a problem</body></html>') if api == 'commons' else self.send(200, 'text/html', b'<html>Oops</html>')
+        if how == 'malformed': return self.json({'query': {'pages': [1, 2]}} if api == 'commons' else {'results': 'none', 'images_results': 'none'})
+        if how == 'refuse': return (self.send(403, 'text/plain', b'Please set a user-agent and respect our robot policy https://w.wiki/4wJS. See also T400119.')
+                                    if api == 'commons' else self.json(_recorded(f'{api}_400' if api == 'openverse' else 'serpapi_401'), 400 if api == 'openverse' else 401))
+        if api == 'commons' and not self.headers.get('User-Agent', '').startswith('duckling-mirror/'):  # Wikimedia's User-Agent policy
+            return self.send(403, 'text/plain', b'Please set a user-agent and respect our robot policy https://w.wiki/4wJS. See also T400119.')
+        query = q.get('q', q.get('gsrsearch', '')).replace(' filetype:bitmap', '')
+        self.json(*getattr(self, api)(query, q, [] if how == 'empty' else self.photos(query)))
+
+    def json(self, body, status: int = 200, **headers): self.send(status, 'application/json', json.dumps(body).encode(), **headers)
+
+    def photos(self, query: str) -> list:
+        "(name, width, height, credits) of each photo in the folder `query` names, held-out ones left out"
+        d = Path(self.directory)/query
+        if '/' in query or '.' in query or not d.is_dir(): return []
+        credits = photo_credits(self.directory)
+        return [(f.name, *Image.open(f).size, credits.get(f'{query}/{f.name}', {})) for f in sorted(d.glob('*.jpg')) if f.stem not in HELD_OUT]
+
+    def commons(self, query, q, photos) -> tuple[dict, int]:
+        if not photos: return _recorded('commons_empty'), 200
+        off, n = int(q.get('gsroffset', 0)), min(int(q.get('gsrlimit', 10)), 10)
+        rec, info = _recorded('commons_search'), _recorded('commons_imageinfo')
+        page0 = next(iter(rec['query']['pages'].values()))
+        pages = {}
+        for i, (name, w, h, c) in enumerate(photos[off:off + n], off):
+            ii = {**copy.deepcopy(page0['imageinfo'][0]), **copy.deepcopy(info['imageinfo'][0])}
+            ii.update(thumburl=f'{self.base}/thumb/{query}/{name}', thumbwidth=w, thumbheight=h, url=f'{self.base}/{query}/{name}',
+                      descriptionurl=f'{self.base}/wiki/File:{name}', width=w, height=h, size=(Path(self.directory)/query/name).stat().st_size)
+            meta = ii['extmetadata']
+            if c.get('license'):
+                meta['LicenseShortName']['value'] = meta['License']['value'] = c['license']
+                meta['LicenseUrl']['value'] = c['license_url']
+                meta['Artist']['value'] = f'<a href="//commons.wikimedia.org/wiki/User:Test" title="User:Test">{c["creator"]}</a>'
+            else:
+                for k in ('License', 'LicenseShortName', 'LicenseUrl', 'Artist', 'UsageTerms'): meta.pop(k, None)
+            pages[str(1000 + i)] = {**page0, 'pageid': 1000 + i, 'title': f'File:{name}', 'index': i + 1, 'imageinfo': [ii]}
+        out = {'batchcomplete': '', 'query': {'pages': pages}}
+        if off + n < len(photos): out['continue'] = {'gsroffset': off + n, 'continue': 'gsroffset||'}
+        return out, 200
+
+    def openverse(self, query, q, photos) -> tuple[dict, int]:
+        size, page = int(q.get('page_size', 20)), int(q.get('page', 1))
+        if size > 20 or page > 20: return _recorded('openverse_400_page'), 400
+        rec = _recorded('openverse_search')
+        need = set(filter(None, q.get('license_type', '').split(',')))
+        if need: photos = [p for p in photos if p[3].get('license') in OPENVERSE_CODES]  # our licensed photos allow both
+        results = []
+        for name, w, h, c in photos[(page - 1) * size:page * size]:
+            lic, ver = OPENVERSE_CODES.get(c.get('license'), ('', ''))
+            results.append({**copy.deepcopy(rec['results'][0]), 'id': hashlib.md5(f'{query}/{name}'.encode()).hexdigest(), 'title': f'A {query} ({name})',
+                            'foreign_landing_url': f'{self.base}/pages/{name}.html', 'url': f'{self.base}/{query}/{name}',
+                            'creator': c.get('creator', ''), 'license': lic, 'license_version': ver, 'license_url': c.get('license_url', ''),
+                            'width': w, 'height': h, 'thumbnail': f'{self.base}/{query}/{name}'})
+        return {**rec, 'result_count': len(photos), 'page_count': -(-len(photos) // size), 'page_size': size, 'page': page, 'results': results}, 200
+
+    def serpapi(self, query, q, photos) -> tuple[dict, int]:
+        rec, page = _recorded('serpapi_google_images'), int(q.get('ijn', 0))
+        got = photos[page * 100:(page + 1) * 100]
+        if not got: return {k: v for k, v in rec.items() if k != 'images_results'} | {'error': "Google hasn't returned any results for this query."}, 200
+        return {**rec, 'search_parameters': {**rec['search_parameters'], 'q': query, 'ijn': str(page)}, 'images_results': [
+            {**rec['images_results'][0], 'position': i + 1, 'title': f'A {query} ({name})', 'link': f'{self.base}/pages/{name}.html',
+             'original': f'{self.base}/{query}/{name}', 'original_width': w, 'original_height': h, 'thumbnail': f'{self.base}/{query}/{name}'}
+            for i, (name, w, h, c) in enumerate(got, page * 100)]}, 200
+
+    @property
+    def base(self) -> str: return f'http://127.0.0.1:{self.server.server_port}'
+
+# %% ../nbs/01a_testing.ipynb #da493ece
+class FakeAPIs(PhotoServer):
+    "Commons, Openverse and SerpApi on localhost (`ApiHandler`), serving the photos of `root`; `behave[api]` makes one misbehave"
+    def __init__(self, root: Path = None):
+        self.behave, self.requests, self.limited, self.lock = {}, [], {}, threading.Lock()
+        ThreadingHTTPServer.__init__(self, ('127.0.0.1', 0), partial(ApiHandler, directory=str(root or sample_photos())))
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+    @property
+    def commons(self) -> str: return f'{self.url}/w/api.php'
+    @property
+    def openverse(self) -> str: return f'{self.url}/v1/images/'
+    @property
+    def serpapi(self) -> str: return self.url
+    def params(self, api: str) -> list[dict]:
+        "The query of each request made to `api` so far"
+        return [r['params'] for r in self.requests if r['api'] == api]
+    def sources(self, **kwargs) -> dict:
+        "Options for `search.image_sources` that point every source at this server (`kwargs` added to each)"
+        return dict(commons=dict(api=self.commons, **kwargs), openverse=dict(api=self.openverse, interval=0, **kwargs),
+                    serpapi=dict(base=self.serpapi, **kwargs))
 
 # %% ../nbs/01a_testing.ipynb #b5c9607e
 HUB_402 = {  # the Hub's answer (HTTP 402, JSON `{"error": ...}`) to creating a Gradio or Docker Space on a free account, by hardware asked for

@@ -1,13 +1,25 @@
 #!/usr/bin/env python3
 """Rebuild `tests/photos/` from `../shared/photos`: a few real photos per category, downsized (long side <= 256 px),
 with their provenance. ImageNet sample photos are never copied (their terms forbid it)."""
-import csv, hashlib, sys
+import csv, hashlib, re, sys
 from pathlib import Path
 from PIL import Image, ImageOps
 
 HERE = Path(__file__).resolve().parent
 PICK = dict(duckling=9, cygnet=7, duck=30, swan=30, goose=8, other=8)  # photos per category, first by name
 EXCLUDE = 'imagenet'  # never copy ImageNet sample photos
+CC = dict(zip(['CC0 1.0', 'CC BY 2.0'], ['https://creativecommons.org/publicdomain/zero/1.0/', 'https://creativecommons.org/licenses/by/2.0/']))
+
+def licence(r):
+    "The photo's licence, its link and its author, as `provenance.csv`'s `licence_note` says them ('' where it says none)"
+    note, src = r['licence_note'], r['source']
+    if src == 'steggie3/goose-dataset':  # MIT, all photographed by the repository's author
+        return 'MIT', f'https://github.com/steggie3/goose-dataset/blob/{r["commit_or_version"]}/LICENSE', 'Christine Chen'
+    if m := re.match(r'(CC0|CC BY 2\.0) \((?:Flickr |photographer )?([^)]+)\)', note):
+        lic = 'CC0 1.0' if m[1] == 'CC0' else m[1]
+        return lic, CC[lic], m[2]
+    if m := re.match(r'public domain \((NASA|SpaceX|US Navy)', note): return 'Public domain', '', m[1]
+    return '', '', ''  # copyright unknown: no licence, no credit
 
 def main(src=HERE.parent.parent/'shared'/'photos', dest=HERE/'photos', max_size=256):
     rows = [r for r in csv.DictReader(open(src/'provenance.csv')) if EXCLUDE not in r['source'].lower()]
@@ -20,7 +32,8 @@ def main(src=HERE.parent.parent/'shared'/'photos', dest=HERE/'photos', max_size=
             f.parent.mkdir(parents=True, exist_ok=True)
             im.save(f, quality=85)
             out.append({**r, 'file': f'{cat}/{f.name}', 'original_sha256': r['sha256'],
-                        'sha256': hashlib.sha256(f.read_bytes()).hexdigest(), 'note': f'downsized to long side <= {max_size} px'})
+                        'sha256': hashlib.sha256(f.read_bytes()).hexdigest(), 'note': f'downsized to long side <= {max_size} px',
+                        **dict(zip(('license', 'license_url', 'creator'), licence(r)))})
     with open(dest/'provenance.csv', 'w', newline='') as fh:
         w = csv.DictWriter(fh, fieldnames=list(out[0])); w.writeheader(); w.writerows(out)
     print(f'{len(out)} photos written to {dest}')
