@@ -11,6 +11,7 @@ from shlex import quote
 from fastcore.script import call_parse
 from .errors import UsageError, check_writable, friendly_errors
 from .download import DatasetError, duckling_mirror_dataset
+from .search import DEFAULT_SOURCES
 from .train import check_recipe, check_split, check_trainable, train, validation_report
 from .evaluate import cross_validate
 from .export import check_app_dir, export_mirror
@@ -33,6 +34,8 @@ def duckling_mirror(
     cv: int = 0,  # cross-validate with this many folds first (5 is good; costs that many trainings): honest figures, calibration from every picture, and the final model trained on all of them
     overwrite: bool = False,  # replace files in `app` that an export did not write (a Space's own README.md, say)
     web: str = None,  # where the static mirror goes, which answers in the browser (default: web/ beside --app)
+    sources: str = DEFAULT_SOURCES,  # the image searches to ask, in order, each for what the ones before could not find: ddg, commons, openverse, serpapi (needs SERPAPI_KEY)
+    license: str = 'any',  # the reuse the pictures' licences must allow: any, open, commercial, modification
 ):
     "Search, download, train and export the mirror into `app`, and the static mirror beside it"
     with friendly_errors(duckling_mirror):
@@ -44,7 +47,7 @@ def duckling_mirror(
         if Path(web).resolve() == Path(app).resolve(): raise UsageError(f'--web {web}: the static mirror needs a folder of its own, not the app\'s')
         check_app_dir(app, overwrite=overwrite)
         check_app_dir(web, WEB_FILES, overwrite, WEB_FILES)
-        duckling_mirror_dataset(dest=dest, images=images, n=n)
+        duckling_mirror_dataset(dest=dest, images=images, n=n, sources=sources, license=license)
         counts = check_trainable(dest)
         label, fewest = min(counts.items(), key=lambda o: o[1])
         if cv > fewest: raise UsageError(f'--cv {cv}: more folds than pictures of {label} ({fewest}); use at most {fewest}')

@@ -619,7 +619,7 @@ def folder_search(
     def search(query: str, max_results: int = 100) -> list[dict]:
         fs = sorted(f for f in (Path(path)/query).iterdir() if f.is_file() and not f.name.startswith('.'))[:max_results]
         own = lambda f: {k: v for k, v in credits.get(f'{query}/{f.name}', {}).items() if k in ('license', 'license_url', 'creator', 'url') and v}
-        return [result(query, 'local', title=f.name, image=f.resolve().as_uri(), url=f.resolve().as_uri(), **own(f)) for f in fs]
+        return [result(query, 'local', **{'title': f.name, 'image': f.resolve().as_uri(), 'url': f.resolve().as_uri(), **own(f)}) for f in fs]
     return search
 
 # %% ../nbs/01_download.ipynb #4a75dd6d

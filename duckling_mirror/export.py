@@ -7,15 +7,19 @@ Docs: https://duckling-mirror.github.io/duckling-mirror/export.html.md"""
 # %% ../nbs/04_export.ipynb #d35077e4
 from __future__ import annotations
 from .errors import UsageError, check_writable, friendly_errors  # first: it silences a warning of fastai's imports
-import copy, hashlib, io, json, datetime, os, shutil, warnings
+import copy, csv, hashlib, io, json, datetime, os, re, shutil, warnings
+from collections import Counter
 from importlib.metadata import version
 from shlex import quote
 import numpy as np
+import pandas as pd
+from urllib.parse import quote as url_quote
 from pathlib import Path
 import fastai, timm, torch
 from fastai.vision.all import Learner, Normalize, Resize
 import duckling_mirror, duckling_mirror.mirror
-from .download import sha256
+from .download import read_manifest, sha256, trainable, write_atomic
+from .search import LICENSES, license_terms
 from .mirror import APP_FILES, WEB_FILES, finish_export
 from fastai.learner import load_learner
 from fastcore.script import call_parse
@@ -23,7 +27,8 @@ from .train import compare_with_guessing, evidence, guessing
 from .evaluate import CrossValidation, fit_temperature
 
 # %% auto #0
-__all__ = ['DEFAULT_THRESHOLD', 'APP_PY', 'mirror_config', 'answers', 'calibrate_neither', 'export_onnx', 'space_card',
+__all__ = ['DEFAULT_THRESHOLD', 'APP_PY', 'mirror_config', 'answers', 'calibrate_neither', 'export_onnx', 'credited',
+           'license_summary', 'credit_line', 'credits_md', 'pick_examples', 'write_examples', 'space_card',
            'space_files', 'app_files', 'check_ours', 'check_app_dir', 'write_app', 'write_space', 'cv_mismatch',
            'calibrate', 'export_mirror', 'duckling_mirror_export']
 
@@ -94,6 +99,101 @@ def export_onnx(
                           input_names=['x'], output_names=['logits'], dynamic_axes={'x': {0: 'n'}, 'logits': {0: 'n'}}, opset_version=17)
     return f if hasattr(f, 'write') else Path(f)
 
+# %% ../nbs/04_export.ipynb #f6ca88c6
+def credited(
+    dataset: Path,  # the dataset the mirror was trained on
+    files: list,  # some of its pictures, as the manifest names them (`label/name`)
+) -> pd.DataFrame:
+    "The manifest rows of `files`, in that order, with their source, licence and author ('' where the source gave none)"
+    cols = ['file', 'label', 'title', 'url', 'image', 'source', 'query', 'license', 'license_url', 'creator']
+    df = read_manifest(dataset).drop_duplicates('file').set_index('file')
+    rows = df.reindex([f for f in files if f in df.index]).reset_index()
+    return rows.reindex(columns=cols).fillna('').astype(str)
+
+# %% ../nbs/04_export.ipynb #fb1ce3c6
+def license_summary(
+    rows: pd.DataFrame,  # pictures, from `credited`
+) -> dict:
+    "How many of `rows` there are, how many openly licensed, how many licensed at all, and how many under each licence"
+    lics = Counter(l for l in rows.license if l)
+    return dict(pictures=len(rows), open=sum(n for l, n in lics.items() if license_terms(l) == LICENSES['open']),
+                licensed=sum(lics.values()), by_license=dict(lics.most_common()))
+
+# %% ../nbs/04_export.ipynb #452f54bb
+def _md(s: str) -> str: return re.sub(r'([\\`*_{}\[\]()#+!|<>])', r'\\\1', ' '.join(str(s).split()))  # text, safe in Markdown
+def _link(text: str, url: str) -> str:
+    "`text` linked to `url` in Markdown if `url` is a web address; else `text`"
+    return f'[{_md(text)}]({url_quote(url, safe=":/?&=%#~+,;@!$*-._")})' if re.match(r'https?://', str(url)) else _md(text)
+
+# %% ../nbs/04_export.ipynb #d3f138c1
+def credit_line(
+    r,  # a picture: a row of `credited`
+) -> str:
+    "The picture's credit, as Creative Commons asks (title, author, source, licence), each linked where there is a link"
+    by = f' by {_md(r.creator)}' if r.creator else ''
+    return f"- {_link(r.title or Path(r.file).name, r.url)}{by}, {_link(r.license, r.license_url) if r.license else 'no licence given'} ({r.source or 'unknown source'})"
+
+# %% ../nbs/04_export.ipynb #9afc82a8
+def credits_md(
+    rows: pd.DataFrame | None = None,  # the pictures the mirror learned from (`credited`); None: not recorded
+    examples: pd.DataFrame | None = None,  # the example pictures (`pick_examples`)
+    cfg: dict | None = None,  # what `mirror.json` holds (its `licenses`)
+) -> str:
+    "`CREDITS.md`: who made the pictures the mirror learned from and shows, under which licence"
+    lic = (cfg or {}).get('licenses')
+    if rows is None or lic is None:
+        return '# Credits\n\nThe pictures this mirror learned from were not recorded with their licences, so none can be credited.\n'
+    rest = lic['pictures'] - lic['licensed']
+    lines = ['# Credits', '', f"This mirror learned from {lic['pictures']} pictures: {lic['open']} openly licensed, "
+             f"{lic['licensed'] - lic['open']} under another licence, {rest} without a licence (search results whose copyright "
+             'belongs to their owners, not known here). Each picture whose source says who made it is credited below.', '']
+    if examples is not None and len(examples):
+        lines += ['## Example pictures', '', *[credit_line(r) + ('' if r.held_out == 'yes' else ' (one it learned from)') for r in examples.itertuples()], '']
+    credited_ = [credit_line(r) for r in rows.itertuples() if r.license or r.creator]
+    lines += ['## Pictures it learned from', '', *(credited_ or ['None came with a licence or an author.']), '']
+    return '\n'.join(lines)
+
+# %% ../nbs/04_export.ipynb #ff5748a1
+def pick_examples(
+    train: pd.DataFrame,  # the pictures the mirror learned from (`credited`)
+    valid: pd.DataFrame,  # the pictures held out from it (`credited`)
+    per_label: int = 1,  # the most examples of one label
+) -> pd.DataFrame:
+    "The pictures a public Space may show: openly licensed only, held-out ones if any is, `per_label` of each label at most"
+    free = lambda rows: rows.loc[np.array([license_terms(l) == LICENSES['open'] for l in rows.license], dtype=bool)]
+    pool, held = (free(valid), 'yes') if len(free(valid)) else (free(train), 'no')
+    return pool.groupby('label', sort=True).head(per_label).assign(held_out=held).reset_index(drop=True)
+
+# %% ../nbs/04_export.ipynb #3297e6c0
+def write_examples(
+    dest: Path,  # the app's folder
+    picks: pd.DataFrame,  # the example pictures (`pick_examples`)
+    dataset: Path,  # the dataset they are in
+) -> list[str]:
+    "Copy `picks` into `dest/examples/` with `provenance.csv` (their credits); remove the examples an earlier export wrote there"
+    ex = Path(dest)/'examples'
+    if ex.is_symlink() or (ex.exists() and not ex.is_dir()): raise UsageError(f'{ex} is a link or a file: the examples go in a folder of the app\'s own; remove it')
+    try:
+        with open(ex/'provenance.csv', newline='', encoding='utf-8') as f: old = {r['file']: r.get('sha256') for r in csv.DictReader(f) if r.get('file')}
+    except (OSError, ValueError, KeyError, csv.Error): old = {}
+    names, rows = [], []
+    for r in picks.itertuples():
+        stem = re.sub(r'[^a-z0-9]+', '-', (Path(r.title).stem if r.source == 'local' else r.title or r.label).lower()).strip('-')[:40] or 'example'
+        name = next(n for i in range(len(picks) + 1) if (n := f'{stem}{f"-{i}" if i else ""}.jpg') not in names)
+        data = (Path(dataset)/r.file).read_bytes()
+        web = {k: v if re.match(r'https?://', v) else '' for k, v in r._asdict().items() if k in ('url', 'image', 'license_url')}  # no file:// path of this machine
+        names.append(name); rows.append({**r._asdict(), **web, 'file': name, 'sha256': hashlib.sha256(data).hexdigest(), 'dataset_file': r.file})
+        write_atomic(ex/name, data)
+    for n, sha in old.items():  # written by an earlier export, unchanged since, and not written again now
+        f = ex/Path(n).name
+        if n == f.name and n not in names and f.is_file() and not f.is_symlink() and sha256(f) == sha: f.unlink()
+    if rows:
+        cols = ['file', 'label', 'title', 'creator', 'license', 'license_url', 'url', 'source', 'image', 'held_out', 'dataset_file', 'sha256']
+        write_atomic(ex/'provenance.csv', pd.DataFrame(rows)[cols].to_csv(index=False, quoting=csv.QUOTE_ALL))
+    elif old: (ex/'provenance.csv').unlink(missing_ok=True)
+    if ex.is_dir() and not any(ex.iterdir()): ex.rmdir()
+    return names
+
 # %% ../nbs/04_export.ipynb #f0387b5e
 APP_PY = '''"The magic mirror, as a Hugging Face Space runs it (`python app.py`). Written by duckling-mirror's `export_mirror`."
 from pathlib import Path
@@ -131,6 +231,13 @@ def space_card(
            'run in your browser by ONNX Runtime Web (© Microsoft, MIT License), shipped in this Space: your picture never leaves your device')
     yourself = (f'pip install -r requirements.txt gradio=={version("gradio")}\npython app.py' if sdk == 'gradio' else
                 'python -m http.server 8000  # then open http://localhost:8000')
+    lic = cfg.get('licenses')
+    credit = (f"Of the {lic['pictures']} pictures it learned from, {lic['open']} ({lic['open'] / max(lic['pictures'], 1):.0%}) are openly "
+              f"licensed" + (f" and {(k := lic['licensed'] - lic['open'])} {'has' if k == 1 else 'have'} another licence" if lic['licensed'] > lic['open'] else '') +
+              "; the others came without a licence (web search results: their copyright belongs to their owners). "
+              "[CREDITS.md](CREDITS.md) names the author and licence of each picture whose source gives them. The example "
+              "pictures are openly licensed ones, credited there too." if lic else
+              "The licences of the pictures it learned from were not recorded, so none is credited and no example picture is shown.")
     on = cfg['trained_on'] and f"{sum(cfg['trained_on']['train'].values())} pictures ({', '.join(f'{n} {l}' for l, n in cfg['trained_on']['train'].items())})"
     return f"""---
 title: Duckling Mirror
@@ -159,6 +266,9 @@ and it answers {', '.join(f'*{l}*' for l in labels)} or *neither*.
 {conf}; it answers *neither* when no label reaches {nei['threshold']:.0%} ({nei['why']}). `mirror.json` has the
 details, the recipe, the library versions and the date.
 
+## Credits
+{credit}
+
 ## Limits
 - It knows only what it was shown. Drawings, toys, unusual breeds and odd angles can fool it.
 - Web pictures come with the web's biases and mistakes, and their copyright belongs to their owners.
@@ -185,10 +295,11 @@ def space_files(
 def app_files(
     cfg: dict,  # what `mirror.json` holds (its `files` are made anew)
     model_sha256: str,  # the sha256 of `model.onnx`
+    credits: bytes | None = None,  # `CREDITS.md` (see `credits_md`); None: one that says nothing was recorded
 ) -> dict:
     "The Space's files and `mirror.json` around the model: {file name: bytes}, `mirror.json` listing the sha256 of each file"
     cfg = {k: v for k, v in cfg.items() if k != 'files'}
-    files = space_files(cfg)
+    files = {**space_files(cfg), 'CREDITS.md': credits if credits is not None else credits_md(cfg=cfg).encode()}
     cfg['files'] = {'model.onnx': model_sha256, **{n: hashlib.sha256(b).hexdigest() for n, b in files.items()}}
     return {**files, 'mirror.json': (json.dumps(cfg, indent=2) + '\n').encode()}
 
@@ -220,6 +331,8 @@ def check_app_dir(
     if (dest/'manifest.csv').exists(): raise UsageError(f'{dest} is a dataset (it has manifest.csv): export the app to a folder of its own')
     if os.path.lexists(finish_export(dest, allowed)/'.export-ready'):
         raise UsageError(f'{dest}/.export-ready is not an export of this project in progress: look at it, and remove it')
+    if (dest/'examples').is_symlink() or ((dest/'examples').exists() and not (dest/'examples').is_dir()):
+        raise UsageError(f'{dest/"examples"} is a link or a file: the examples go in a folder of the app\'s own; remove it')
     if not overwrite: check_ours(dest, names)
     return dest
 
@@ -247,10 +360,21 @@ def write_app(
 def write_space(
     dest: Path,  # the app's folder, where `export_mirror` wrote `model.onnx` and `mirror.json`
     overwrite: bool = False,  # replace files that an export did not write
+    dataset: Path | None = None,  # the dataset it learned every picture of (`--cv`): credit them and pick examples anew; None: keep `CREDITS.md`
 ) -> Path:
     "Write (again) the code and configuration of a Hugging Face Space around the mirror exported to `dest`"
     cfg = json.loads((finish_export(dest)/'mirror.json').read_text())
-    return write_app(dest, app_files(cfg, cfg.get('files', {}).get('model.onnx') or sha256(Path(dest)/'model.onnx')), overwrite)
+    credits, picks = None, None
+    if dataset is not None:
+        rows = credited(dataset, trainable(read_manifest(dataset)).file.tolist())
+        if (got := dict(Counter(rows.label))) != (want := (cfg.get('trained_on') or {}).get('train')):
+            raise UsageError(f'{dataset} has other pictures ({got}) than the mirror in {dest} learned from ({want}): credit it from its own dataset')
+        cfg['licenses'], picks = license_summary(rows), pick_examples(rows, rows.iloc[:0])
+        credits = credits_md(rows, picks, cfg).encode()
+    elif (Path(dest)/'CREDITS.md').is_file() and not (Path(dest)/'CREDITS.md').is_symlink(): credits = (Path(dest)/'CREDITS.md').read_bytes()
+    out = write_app(dest, app_files(cfg, cfg.get('files', {}).get('model.onnx') or sha256(Path(dest)/'model.onnx'), credits), overwrite)
+    if picks is not None: write_examples(dest, picks, dataset)
+    return out
 
 # %% ../nbs/04_export.ipynb #4409577f
 def cv_mismatch(
@@ -297,8 +421,9 @@ def export_mirror(
     max_false_neither: float = 0.03,  # the calibration's target share of real pictures answered 'neither'
     overwrite: bool = False,  # replace files in `dest` that an export did not write
     web: Path | bool = True,  # the static mirror's folder (see `web`); True: `web/` beside `dest`; False: none
+    dataset: Path | None = None,  # the dataset it learned from, for credits and examples; None: `learn.path`
 ) -> Path:
-    "Write `learn`'s model to `dest/model.onnx`, how to use it and how good it is to `dest/mirror.json`, and the Space around them, as one unit; then the static mirror"
+    "Write `learn`'s model to `dest/model.onnx`, how to use it and how good it is to `dest/mirror.json`, and the Space around them with its credits, as one unit; then its examples and the static mirror"
     from duckling_mirror.web import write_web  # `web` builds on this module
     dest, vocab = Path(dest), list(learn.dls.vocab)
     web = dest.parent/'web' if web is True else web
@@ -326,8 +451,16 @@ def export_mirror(
     if (f := next(iter(figures.values()))).get('better_than_guessing') is False:
         print(f"Not clearly better than guessing: always answering {f['guessing']['label']!r} would be wrong "
               f"{f['guessing']['error']:.1%} of the time; the Space's README says so.")
+    dataset, files = Path(dataset or learn.path), ev.get('files')
+    if files and (dataset/'manifest.csv').is_file():
+        train, valid = credited(dataset, files['train']), credited(dataset, files['valid'])
+        cfg['licenses'], picks = license_summary(train), pick_examples(train, valid)
+    else:
+        train, picks = None, None
+        print(f'No record of the pictures it learned from ({"no manifest in " + str(dataset) if files else "an older learner"}): the Space credits none and shows no example')
     model = export_onnx(learn.model, cfg['size'], io.BytesIO()).getvalue()
-    write_app(dest, {'model.onnx': model, **app_files(cfg, hashlib.sha256(model).hexdigest())}, overwrite)
+    write_app(dest, {'model.onnx': model, **app_files(cfg, hashlib.sha256(model).hexdigest(), credits_md(train, picks, cfg).encode())}, overwrite)
+    if picks is not None: write_examples(dest, picks, dataset)
     if web: write_web(web, dest, overwrite)
     return dest
 

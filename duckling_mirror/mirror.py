@@ -81,10 +81,10 @@ def available_cpus() -> int:
     return n if quota == 'max' else max(1, min(n, round(int(quota) / int(period))))
 
 # %% ../nbs/05_app.ipynb #c0c5135a
-APP_FILES = ('.gitattributes', 'README.md', 'app.py', 'mirror.json', 'mirror.py', 'model.onnx', 'requirements.txt')
+APP_FILES = ('.gitattributes', 'CREDITS.md', 'README.md', 'app.py', 'mirror.json', 'mirror.py', 'model.onnx', 'requirements.txt')
 
 # %% ../nbs/05_app.ipynb #b1eaa9c7
-WEB_FILES = ('.gitattributes', 'README.md', 'index.html', 'mirror.js', 'worker.js', 'mirror.json', 'model.onnx',
+WEB_FILES = ('.gitattributes', 'CREDITS.md', 'README.md', 'index.html', 'mirror.js', 'worker.js', 'mirror.json', 'model.onnx',
              'ort.wasm.min.mjs', 'ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm')  # the static mirror's (see `web`)
 
 # %% ../nbs/05_app.ipynb #f04e0f5d

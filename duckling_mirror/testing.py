@@ -172,6 +172,9 @@ OPENVERSE_CODES = {'CC0 1.0': ('cc0', '1.0'), 'Public domain': ('pdm', '1.0'), '
 class ApiHandler(FaultyHandler):
     "Answers Commons' `/w/api.php`, Openverse's `/v1/images/` and SerpApi's `/search` with the photos of `directory`; the rest as `FaultyHandler`"
     APIS = {'/w/api.php': 'commons', '/v1/images/': 'openverse', '/search': 'serpapi'}
+    ALIASES = {'baby duck': 'duckling', 'mallard duckling': 'duckling', 'baby swan': 'cygnet', 'cygnet swan chick': 'cygnet',
+               'grey cygnet': 'cygnet', 'gosling': 'goose', 'adult mallard duck': 'duck', 'mute swan': 'swan',
+               'person portrait photo': 'other', 'cat': 'other', 'pineapple': 'other'}  # `search.DEFAULT_TERMS`, answered from our folders
 
     def do_GET(self):
         u = urlparse(self.path)
@@ -199,11 +202,12 @@ class ApiHandler(FaultyHandler):
     def json(self, body, status: int = 200, **headers): self.send(status, 'application/json', json.dumps(body).encode(), **headers)
 
     def photos(self, query: str) -> list:
-        "(name, width, height, credits) of each photo in the folder `query` names, held-out ones left out"
+        "(folder/name, width, height, credits) of each photo in the folder `query` names, held-out ones left out"
+        query = self.ALIASES.get(query, query)
         d = Path(self.directory)/query
         if '/' in query or '.' in query or not d.is_dir(): return []
         credits = photo_credits(self.directory)
-        return [(f.name, *Image.open(f).size, credits.get(f'{query}/{f.name}', {})) for f in sorted(d.glob('*.jpg')) if f.stem not in HELD_OUT]
+        return [(f'{query}/{f.name}', *Image.open(f).size, credits.get(f'{query}/{f.name}', {})) for f in sorted(d.glob('*.jpg')) if f.stem not in HELD_OUT]
 
     def commons(self, query, q, photos) -> tuple[dict, int]:
         if not photos: return _recorded('commons_empty'), 200
@@ -213,8 +217,8 @@ class ApiHandler(FaultyHandler):
         pages = {}
         for i, (name, w, h, c) in enumerate(photos[off:off + n], off):
             ii = {**copy.deepcopy(page0['imageinfo'][0]), **copy.deepcopy(info['imageinfo'][0])}
-            ii.update(thumburl=f'{self.base}/thumb/{query}/{name}', thumbwidth=w, thumbheight=h, url=f'{self.base}/{query}/{name}',
-                      descriptionurl=f'{self.base}/wiki/File:{name}', width=w, height=h, size=(Path(self.directory)/query/name).stat().st_size)
+            ii.update(thumburl=f'{self.base}/thumb/{name}', thumbwidth=w, thumbheight=h, url=f'{self.base}/{name}',
+                      descriptionurl=f'{self.base}/wiki/File:{Path(name).name}', width=w, height=h, size=(Path(self.directory)/name).stat().st_size)
             meta = ii['extmetadata']
             if c.get('license'):
                 meta['LicenseShortName']['value'] = meta['License']['value'] = c['license']
@@ -222,7 +226,7 @@ class ApiHandler(FaultyHandler):
                 meta['Artist']['value'] = f'<a href="//commons.wikimedia.org/wiki/User:Test" title="User:Test">{c["creator"]}</a>'
             else:
                 for k in ('License', 'LicenseShortName', 'LicenseUrl', 'Artist', 'UsageTerms'): meta.pop(k, None)
-            pages[str(1000 + i)] = {**page0, 'pageid': 1000 + i, 'title': f'File:{name}', 'index': i + 1, 'imageinfo': [ii]}
+            pages[str(1000 + i)] = {**page0, 'pageid': 1000 + i, 'title': f'File:{Path(name).name}', 'index': i + 1, 'imageinfo': [ii]}
         out = {'batchcomplete': '', 'query': {'pages': pages}}
         if off + n < len(photos): out['continue'] = {'gsroffset': off + n, 'continue': 'gsroffset||'}
         return out, 200
@@ -236,10 +240,10 @@ class ApiHandler(FaultyHandler):
         results = []
         for name, w, h, c in photos[(page - 1) * size:page * size]:
             lic, ver = OPENVERSE_CODES.get(c.get('license'), ('', ''))
-            results.append({**copy.deepcopy(rec['results'][0]), 'id': hashlib.md5(f'{query}/{name}'.encode()).hexdigest(), 'title': f'A {query} ({name})',
-                            'foreign_landing_url': f'{self.base}/pages/{name}.html', 'url': f'{self.base}/{query}/{name}',
+            results.append({**copy.deepcopy(rec['results'][0]), 'id': hashlib.md5(name.encode()).hexdigest(), 'title': f'A {query} ({Path(name).stem})',
+                            'foreign_landing_url': f'{self.base}/pages/{Path(name).stem}.html', 'url': f'{self.base}/{name}',
                             'creator': c.get('creator', ''), 'license': lic, 'license_version': ver, 'license_url': c.get('license_url', ''),
-                            'width': w, 'height': h, 'thumbnail': f'{self.base}/{query}/{name}'})
+                            'width': w, 'height': h, 'thumbnail': f'{self.base}/{name}'})
         return {**rec, 'result_count': len(photos), 'page_count': -(-len(photos) // size), 'page_size': size, 'page': page, 'results': results}, 200
 
     def serpapi(self, query, q, photos) -> tuple[dict, int]:
@@ -247,8 +251,8 @@ class ApiHandler(FaultyHandler):
         got = photos[page * 100:(page + 1) * 100]
         if not got: return {k: v for k, v in rec.items() if k != 'images_results'} | {'error': "Google hasn't returned any results for this query."}, 200
         return {**rec, 'search_parameters': {**rec['search_parameters'], 'q': query, 'ijn': str(page)}, 'images_results': [
-            {**rec['images_results'][0], 'position': i + 1, 'title': f'A {query} ({name})', 'link': f'{self.base}/pages/{name}.html',
-             'original': f'{self.base}/{query}/{name}', 'original_width': w, 'original_height': h, 'thumbnail': f'{self.base}/{query}/{name}'}
+            {**rec['images_results'][0], 'position': i + 1, 'title': f'A {query} ({Path(name).stem})', 'link': f'{self.base}/pages/{Path(name).stem}.html',
+             'original': f'{self.base}/{name}', 'original_width': w, 'original_height': h, 'thumbnail': f'{self.base}/{name}'}
             for i, (name, w, h, c) in enumerate(got, page * 100)]}, 200
 
     @property

@@ -231,7 +231,7 @@ def distributed(
 def evidence(
     learn: Learner,  # a learner made by `train`, or loaded by `load_learner` from `save_learner`'s file
 ) -> dict:
-    "What `export_mirror` needs from `learn`'s data: pictures per label trained and validated on, the validation logits, the recipe"
+    "What `export_mirror` needs from `learn`'s data: pictures per label trained and validated on (and which, relative to the dataset), the validation logits, the recipe"
     if getattr(learn, 'evidence', None) is not None: return learn.evidence
     if not len(learn.dls.train.items) + len(learn.dls.valid.items):  # fastai's own `learn.export`, loaded: no record of its pictures
         return dict(trained_on=None, logits=np.zeros((0, len(learn.dls.vocab)), np.float32), targets=np.zeros(0, int), recipe=getattr(learn, 'recipe', None))
@@ -239,7 +239,8 @@ def evidence(
     if len(learn.dls.valid_ds):
         with learn.no_bar(), learn.no_logging(): logits, targets = learn.get_preds(dl=learn.dls.valid, act=noop)
     else: logits, targets = torch.zeros(0, len(learn.dls.vocab)), torch.zeros(0)
-    return dict(trained_on=dict(train=counts(learn.dls.train), valid=counts(learn.dls.valid)),
+    rel = lambda dl: sorted(Path(os.path.relpath(os.path.abspath(o), os.path.abspath(learn.path))).as_posix() for o in dl.items)
+    return dict(trained_on=dict(train=counts(learn.dls.train), valid=counts(learn.dls.valid)), files=dict(train=rel(learn.dls.train), valid=rel(learn.dls.valid)),
                 logits=logits.numpy(), targets=targets.numpy().astype(int), recipe=getattr(learn, 'recipe', None))
 
 # %% ../nbs/02_train.ipynb #01fee485

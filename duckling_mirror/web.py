@@ -15,7 +15,7 @@ from urllib.parse import quote
 import duckling_mirror
 from .errors import UsageError
 from .download import sha256, write_atomic
-from .export import check_app_dir, space_card, write_app
+from .export import check_app_dir, credits_md, space_card, write_app
 from .mirror import EXAMPLES, WEB_FILES, check_mirror, finish_export, open_image
 
 # %% auto #0
@@ -33,7 +33,7 @@ def web_index(
 ) -> bytes:
     "The page, `index.html`, with a button for each of `examples`"
     items = ''.join(f'\n      <li><button type="button"><img src="examples/{html.escape(quote(n))}" alt="Example: '
-                    f'{html.escape(Path(n).stem.replace("_", " "))}"></button></li>' for n in examples)
+                    f'{html.escape(Path(n).stem.replace("_", " ").replace("-", " "))}"></button></li>' for n in examples)
     return (STATIC/'index.html').read_text().replace('<!-- examples -->', items).encode()
 
 # %% ../nbs/05b_web.ipynb #50a13208
@@ -41,10 +41,12 @@ def web_files(
     cfg: dict,  # what the app's `mirror.json` holds
     model: bytes,  # the app's `model.onnx`
     examples: dict = {},  # the example pictures, {file name: bytes}, in `examples/` (listed, not returned)
+    credits: bytes | None = None,  # the app's `CREDITS.md`; None: one that says nothing was recorded
 ) -> dict:
     "The static mirror's files around `model`: {file name: bytes}, `mirror.json` listing the sha256 of each, and of each example"
     files = {n: (STATIC/n).read_bytes() for n in WEB_FILES if n.endswith(('.js', '.mjs', '.wasm'))}
     files.update({'index.html': web_index([n for n in examples if n != 'provenance.csv']), 'README.md': space_card(cfg, 'static').encode(), 'model.onnx': model,
+                  'CREDITS.md': credits if credits is not None else credits_md(cfg=cfg).encode(),
                   '.gitattributes': b'*.onnx filter=lfs diff=lfs merge=lfs -text\n*.wasm filter=lfs diff=lfs merge=lfs -text\n'})
     cfg = {k: v for k, v in cfg.items() if k != 'files'}
     cfg['files'] = {n: hashlib.sha256(b).hexdigest() for n, b in [*files.items(), *((f'examples/{n}', b) for n, b in examples.items())]}
@@ -80,7 +82,8 @@ def write_web(
     cfg, model = json.loads((app/'mirror.json').read_text()), (app/'model.onnx').read_bytes()
     check_mirror(cfg, model=model)
     examples = pictures(app/'examples')
-    files = web_files(cfg, model, examples)
+    cred = app/'CREDITS.md'
+    files = web_files(cfg, model, examples, cred.read_bytes() if cred.is_file() and not cred.is_symlink() else None)
     names = [*files, *(f'examples/{n}' for n in examples)]
     check_app_dir(dest, names, overwrite, WEB_FILES)  # before anything is written
     try: before = dict(json.loads((dest/'mirror.json').read_text())['files'])

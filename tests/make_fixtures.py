@@ -19,7 +19,12 @@ def licence(r):
         lic = 'CC0 1.0' if m[1] == 'CC0' else m[1]
         return lic, CC[lic], m[2]
     if m := re.match(r'public domain \((NASA|SpaceX|US Navy)', note): return 'Public domain', '', m[1]
-    return '', '', ''  # copyright unknown: no licence, no credit
+    if m := re.match(r'Unsplash License: photo by ([^,]+)', note): return 'Unsplash License', 'https://unsplash.com/license', m[1]
+    return '', '', ''
+
+def page(r):
+    "Where the photo can be seen: its file in the GitHub repository it came from ('' for a package's sample data)"
+    return f'https://github.com/{r["source"]}/blob/{r["commit_or_version"]}/{r["source_path"]}' if re.fullmatch(r'[\w.-]+/[\w.-]+', r['source']) else ''  # copyright unknown: no licence, no credit
 
 def main(src=HERE.parent.parent/'shared'/'photos', dest=HERE/'photos', max_size=256):
     rows = [r for r in csv.DictReader(open(src/'provenance.csv')) if EXCLUDE not in r['source'].lower()]
@@ -33,7 +38,7 @@ def main(src=HERE.parent.parent/'shared'/'photos', dest=HERE/'photos', max_size=
             im.save(f, quality=85)
             out.append({**r, 'file': f'{cat}/{f.name}', 'original_sha256': r['sha256'],
                         'sha256': hashlib.sha256(f.read_bytes()).hexdigest(), 'note': f'downsized to long side <= {max_size} px',
-                        **dict(zip(('license', 'license_url', 'creator'), licence(r)))})
+                        **dict(zip(('license', 'license_url', 'creator'), licence(r))), 'url': page(r)})
     with open(dest/'provenance.csv', 'w', newline='') as fh:
         w = csv.DictWriter(fh, fieldnames=list(out[0])); w.writeheader(); w.writerows(out)
     print(f'{len(out)} photos written to {dest}')

@@ -108,8 +108,8 @@ def test_push_to_a_fake_hub(steps):
                'HF_HOME': str(steps['data'].parent/'hf')}
         out = ok(run('duckling-mirror-push', 'mirror', '--app', steps['app'], '--token', 'hf_alice', env=env))
         assert f'{hub.url}/spaces/alice/mirror' in out
-        assert ('Uploaded 7 files' in out and '.gitattributes, README.md, app.py, mirror.json, mirror.py, model.onnx, requirements.txt'
-                in out), out  # what export wrote; no examples in this app
+        assert ('Uploaded 8 files' in out and '.gitattributes, CREDITS.md, README.md, app.py, mirror.json, mirror.py, model.onnx, requirements.txt'
+                in out), out  # what export wrote; no examples in this app: its ducks and swans have no licence
         assert hub.repos['alice/mirror']['sdk'] == 'gradio'
         assert hub.files['alice/mirror']['model.onnx'] == (steps['app']/'model.onnx').read_bytes()
         app, data = steps['app'], steps['data']

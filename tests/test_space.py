@@ -1,10 +1,11 @@
 """`app/` is a Hugging Face Space as it is: front matter, requirements, every file the app opens, and the app itself run
 as a Space runs it, in an environment with nothing but its own requirements."""
-import ast, os, re, shutil, subprocess, sys, time
+import csv, ast, os, re, shutil, subprocess, sys, time
 from pathlib import Path
 import pytest, yaml
 import gradio
 from conftest import free_port
+from duckling_mirror.search import LICENSES, license_terms
 
 APP = Path(__file__).resolve().parent.parent/'app'
 
@@ -47,7 +48,10 @@ def test_requirements_cover_imports_and_nothing_heavy():
 def test_model_and_examples_are_there():
     for f in ('mirror.json', 'model.onnx', '.gitattributes', 'mirror.py', 'app.py'): assert (APP/f).exists(), f
     assert '*.onnx filter=lfs' in (APP/'.gitattributes').read_text()
-    assert len(list((APP/'examples').glob('*.jpg'))) >= 3
+    ex = list(csv.DictReader(open(APP/'examples'/'provenance.csv')))
+    assert sorted(r['file'] for r in ex) == sorted(o.name for o in (APP/'examples').glob('*.jpg')) and ex  # each example credited
+    for r in ex:  # only openly licensed pictures, never one of unknown copyright
+        assert license_terms(r['license']) == LICENSES['open'] and r['creator'] and r['creator'] in (APP/'CREDITS.md').read_text()
 
 def start(app_dir: Path, python: str, timeout: float = 180):
     "Run `python app.py` in `app_dir` as a Space does, on a free port; the process and a `gradio_client.Client`"
