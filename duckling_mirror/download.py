@@ -21,7 +21,7 @@ from fastcore.xtras import atomic_save
 from PIL import Image
 from scipy.sparse.csgraph import connected_components
 from .errors import NO_SPACE, MirrorError, UsageError, check_writable, friendly_errors
-from .search import (DEFAULT_SOURCES, DEFAULT_TERMS, SearchError, NoConnection, SearchTerm, image_sources,
+from .search import (DEFAULT_SOURCES, DEFAULT_TERMS, SearchError, NoConnection, RateLimited, SearchTerm, image_sources,
                                     license_terms, result, search_images)
 import duckling_mirror.search
 from .mirror import FORMATS, open_image
@@ -33,8 +33,8 @@ __all__ = ['STATUSES', 'RESERVED', 'UMASK', 'LOOK_ALIKE', 'MANIFEST_COLS', 'Stat
            'sha256', 'now', 'write_atomic', 'in_dataset', 'image_name', 'is_public', 'check_host', 'fetch', 'file_info',
            'ingest_image', 'download_image', 'mark_duplicates', 'group_photos', 'write_manifest', 'read_manifest',
            'check_dataset', 'search_file', 'saved_search', 'save_skip', 'summarize', 'write_card', 'search_results',
-           'plan_downloads', 'download_all', 'finish_dataset', 'build_dataset', 'lock_dataset', 'folder_search',
-           'folder_terms', 'check_images', 'duckling_mirror_dataset', 'duckling_mirror_check']
+           'plan_downloads', 'download_all', 'finish_dataset', 'build_dataset', 'lock_dataset', 'read_credits',
+           'folder_search', 'folder_terms', 'check_images', 'duckling_mirror_dataset', 'duckling_mirror_check']
 
 # %% ../nbs/01_download.ipynb #5ad77a9d
 class Status:
@@ -412,6 +412,9 @@ def saved_search(
             raise e
         if (ok(saved) and isinstance(saved.get('results'), list) and saved['n'] >= n
             and all(isinstance(r, dict) and isinstance(r.get('image'), str) for r in saved['results'])):
+            if source == 'ddg' and 'source' not in saved:  # saved before there were sources: ddgs' records, `source` its engine
+                keep = lambda r: {k: v for k, v in r.items() if k not in ('source', 'query', 'license_filter')}
+                return [{**r, **result(query, 'ddg', license, **{**keep(r), 'engine': r.get('source')})} for r in saved['results'][:n]]
             return saved['results'][:n]  # else: torn, hand-made or for another query: search again
     res = search(query, n)[:n]
     write_atomic(f, json.dumps(dict(query=query, n=n, source=source, license=license, date=now(), results=res), indent=1))
@@ -480,15 +483,18 @@ def search_results(
     license: str = 'any',  # the licence filter, for the default sources and the saved searches
     say: Callable | None = print,  # where the line per term that says which source answered goes
 ) -> list[dict]:
-    "Every result of every search in `terms`, in order, each with its `query` and `label`; each source's answer saved, a skip too once the term is answered"
+    "Every result of every search in `terms`, in order, each with its `query` and `label`; each source's answer saved, a skip too once the term is answered; a rate-limited source not asked again in the run"
     searches = search if isinstance(search, dict) else image_sources(license=license) if search is None else {'': search}
-    out = []
+    out, limited = [], {}  # limited: the sources that said so in this run, not asked again in it
     for t in terms:
         skipped = {}
         def ask(name, query, k):
-            try: return saved_search(searches[name], query, k, dest, refresh, name, license)
+            try:
+                if name in limited and not search_file(dest, query, name).exists(): raise limited[name]
+                return saved_search(searches[name], query, k, dest, refresh, name, license)
             except SearchError as e:
-                if not (getattr(e, 'saved', False) or isinstance(e, NoConnection)): skipped[name] = e
+                if isinstance(e, RateLimited): limited.setdefault(name, RateLimited(f'{e} (earlier in this run)'))
+                if not getattr(e, 'saved', False): skipped[name] = e
                 raise
         recs = search_images(t.query, n, searches, ask=ask, say=say if len(searches) > 1 else None)
         for name, e in skipped.items(): save_skip(dest, t.query, name, e, license)
@@ -608,18 +614,33 @@ def lock_dataset(
         if fd is not None: f.unlink(missing_ok=True); os.close(fd)  # removed while held, so no one locks a file on its way out
 
 # %% ../nbs/01_download.ipynb #e422f09f
+def read_credits(
+    path: Path,  # a folder of photos, one sub-folder per label, maybe with `provenance.csv`
+) -> dict:
+    "{'label/name': {license, license_url, creator, url}} from `path/provenance.csv` (none if there is none); a `UsageError` if it cannot be read"
+    f, out = Path(path)/'provenance.csv', {}
+    if not f.is_file(): return out
+    limit = csv.field_size_limit()
+    try:
+        csv.field_size_limit(100_000)
+        with open(f, newline='', encoding='utf-8-sig', errors='replace') as o:  # a BOM, as spreadsheets write it, is not part of the first column
+            for r in csv.DictReader(o):
+                r = {str(k).strip().lower(): str(v).strip() for k, v in r.items() if k is not None and isinstance(v, str)}
+                name = re.sub(r'^(\./)+', '', r.get('file', '').replace('\\', '/'))
+                if name: out[name] = {k: r[k] for k in ('license', 'license_url', 'creator', 'url') if r.get(k)}
+    except csv.Error as e: raise UsageError(f'{f}: cannot be read as CSV ({e}); fix it, or move it away to build without credits') from None
+    finally: csv.field_size_limit(limit)
+    return out
+
+# %% ../nbs/01_download.ipynb #177684b5
 def folder_search(
     path: Path,  # a folder with one sub-folder of pictures per label, and maybe `provenance.csv`
 ) -> Callable:
     "A `search` for `build_dataset` that answers a query (a sub-folder's name) with `file://` records of its files, credited from `provenance.csv`"
-    credits = {}
-    if (Path(path)/'provenance.csv').is_file():
-        with open(Path(path)/'provenance.csv', newline='', encoding='utf-8', errors='replace') as f:
-            credits = {r.get('file'): r for r in csv.DictReader(f) if isinstance(r.get('file'), str)}
+    credits = read_credits(path)
     def search(query: str, max_results: int = 100) -> list[dict]:
         fs = sorted(f for f in (Path(path)/query).iterdir() if f.is_file() and not f.name.startswith('.'))[:max_results]
-        own = lambda f: {k: v for k, v in credits.get(f'{query}/{f.name}', {}).items() if k in ('license', 'license_url', 'creator', 'url') and v}
-        return [result(query, 'local', **{'title': f.name, 'image': f.resolve().as_uri(), 'url': f.resolve().as_uri(), **own(f)}) for f in fs]
+        return [result(query, 'local', **{'title': f.name, 'image': f.resolve().as_uri(), 'url': f.resolve().as_uri(), **credits.get(f'{query}/{f.name}', {})}) for f in fs]
     return search
 
 # %% ../nbs/01_download.ipynb #4a75dd6d

@@ -28,9 +28,9 @@ from .evaluate import CrossValidation, fit_temperature
 
 # %% auto #0
 __all__ = ['DEFAULT_THRESHOLD', 'APP_PY', 'mirror_config', 'answers', 'calibrate_neither', 'export_onnx', 'credited',
-           'license_summary', 'credit_line', 'credits_md', 'pick_examples', 'write_examples', 'space_card',
-           'space_files', 'app_files', 'check_ours', 'check_app_dir', 'write_app', 'write_space', 'cv_mismatch',
-           'calibrate', 'export_mirror', 'duckling_mirror_export']
+           'license_summary', 'credit_line', 'credits_md', 'pick_examples', 'own_examples', 'write_examples',
+           'space_card', 'space_files', 'app_files', 'check_ours', 'check_app_dir', 'write_app', 'write_space',
+           'cv_mismatch', 'calibrate', 'export_mirror', 'duckling_mirror_export']
 
 # %% ../nbs/04_export.ipynb #2b3d3583
 def mirror_config(
@@ -120,7 +120,7 @@ def license_summary(
                 licensed=sum(lics.values()), by_license=dict(lics.most_common()))
 
 # %% ../nbs/04_export.ipynb #452f54bb
-def _md(s: str) -> str: return re.sub(r'([\\`*_{}\[\]()#+!|<>])', r'\\\1', ' '.join(str(s).split()))  # text, safe in Markdown
+def _md(s: str) -> str: return re.sub(r'([\\`*_{}\[\]()#+!|<>])', r'\\\1', ' '.join(re.sub(r'[\x00-\x1f\x7f]', ' ', str(s)).split()))  # one line of text, safe in Markdown
 def _link(text: str, url: str) -> str:
     "`text` linked to `url` in Markdown if `url` is a web address; else `text`"
     return f'[{_md(text)}]({url_quote(url, safe=":/?&=%#~+,;@!$*-._")})' if re.match(r'https?://', str(url)) else _md(text)
@@ -131,7 +131,7 @@ def credit_line(
 ) -> str:
     "The picture's credit, as Creative Commons asks (title, author, source, licence), each linked where there is a link"
     by = f' by {_md(r.creator)}' if r.creator else ''
-    return f"- {_link(r.title or Path(r.file).name, r.url)}{by}, {_link(r.license, r.license_url) if r.license else 'no licence given'} ({r.source or 'unknown source'})"
+    return f"- {_link(r.title or Path(r.file).name, r.url)}{by}, {_link(r.license, r.license_url) if r.license else 'no licence given'} ({_md(r.source) or 'unknown source'})"
 
 # %% ../nbs/04_export.ipynb #9afc82a8
 def credits_md(
@@ -164,18 +164,37 @@ def pick_examples(
     pool, held = (free(valid), 'yes') if len(free(valid)) else (free(train), 'no')
     return pool.groupby('label', sort=True).head(per_label).assign(held_out=held).reset_index(drop=True)
 
+# %% ../nbs/04_export.ipynb #69992709
+def own_examples(
+    dest: Path,  # the app's folder
+) -> tuple[dict, list]:
+    "The example pictures an export wrote in `dest/examples/` and that are unchanged ({name: sha256}, as its `provenance.csv` lists them), and the names of the other files there"
+    ex = Path(dest)/'examples'
+    if ex.is_symlink() or not ex.is_dir(): return {}, []
+    try:
+        with open(ex/'provenance.csv', newline='', encoding='utf-8') as f: listed = {r['file']: r.get('sha256') for r in csv.DictReader(f) if r.get('file')}
+    except (OSError, ValueError, KeyError, TypeError, csv.Error): listed = {}
+    ours = {n: s for n, s in listed.items() if Path(n).name == n and (ex/n).is_file() and not (ex/n).is_symlink() and sha256(ex/n) == s}
+    theirs = sorted(f.name for f in ex.iterdir() if f.name not in ours and not f.name.startswith('.') and (f.name != 'provenance.csv' or not listed))
+    return ours, theirs
+
+# %% ../nbs/04_export.ipynb #552406d4
+def _theirs(ex: Path, names: list) -> str:
+    return (f'{ex} has {", ".join(names)}, which this export did not write (or which changed since): the examples a Space shows are '
+            'chosen by the export, among openly licensed pictures only. Move them away, or pass overwrite=True (--overwrite) to remove them')
+
 # %% ../nbs/04_export.ipynb #3297e6c0
 def write_examples(
     dest: Path,  # the app's folder
-    picks: pd.DataFrame,  # the example pictures (`pick_examples`)
+    picks: pd.DataFrame,  # the example pictures (`pick_examples`); none: the app shows none
     dataset: Path,  # the dataset they are in
+    overwrite: bool = False,  # remove the files in `dest/examples/` that an export did not write
 ) -> list[str]:
     "Copy `picks` into `dest/examples/` with `provenance.csv` (their credits); remove the examples an earlier export wrote there"
     ex = Path(dest)/'examples'
     if ex.is_symlink() or (ex.exists() and not ex.is_dir()): raise UsageError(f'{ex} is a link or a file: the examples go in a folder of the app\'s own; remove it')
-    try:
-        with open(ex/'provenance.csv', newline='', encoding='utf-8') as f: old = {r['file']: r.get('sha256') for r in csv.DictReader(f) if r.get('file')}
-    except (OSError, ValueError, KeyError, csv.Error): old = {}
+    ours, theirs = own_examples(dest)
+    if theirs and not overwrite: raise UsageError(_theirs(ex, theirs))
     names, rows = [], []
     for r in picks.itertuples():
         stem = re.sub(r'[^a-z0-9]+', '-', (Path(r.title).stem if r.source == 'local' else r.title or r.label).lower()).strip('-')[:40] or 'example'
@@ -184,13 +203,13 @@ def write_examples(
         web = {k: v if re.match(r'https?://', v) else '' for k, v in r._asdict().items() if k in ('url', 'image', 'license_url')}  # no file:// path of this machine
         names.append(name); rows.append({**r._asdict(), **web, 'file': name, 'sha256': hashlib.sha256(data).hexdigest(), 'dataset_file': r.file})
         write_atomic(ex/name, data)
-    for n, sha in old.items():  # written by an earlier export, unchanged since, and not written again now
-        f = ex/Path(n).name
-        if n == f.name and n not in names and f.is_file() and not f.is_symlink() and sha256(f) == sha: f.unlink()
+    for n in [*ours, *(theirs if overwrite else [])]:  # written by an earlier export and unchanged since (or, told to, anyone's), and not written now
+        f = ex/n
+        if n not in names and n != 'provenance.csv' and (f.is_file() or f.is_symlink()): f.unlink()
     if rows:
         cols = ['file', 'label', 'title', 'creator', 'license', 'license_url', 'url', 'source', 'image', 'held_out', 'dataset_file', 'sha256']
         write_atomic(ex/'provenance.csv', pd.DataFrame(rows)[cols].to_csv(index=False, quoting=csv.QUOTE_ALL))
-    elif old: (ex/'provenance.csv').unlink(missing_ok=True)
+    else: (ex/'provenance.csv').unlink(missing_ok=True)
     if ex.is_dir() and not any(ex.iterdir()): ex.rmdir()
     return names
 
@@ -334,6 +353,7 @@ def check_app_dir(
     if (dest/'examples').is_symlink() or ((dest/'examples').exists() and not (dest/'examples').is_dir()):
         raise UsageError(f'{dest/"examples"} is a link or a file: the examples go in a folder of the app\'s own; remove it')
     if not overwrite: check_ours(dest, names)
+    if not overwrite and 'app.py' in allowed and (theirs := own_examples(dest)[1]): raise UsageError(_theirs(dest/'examples', theirs))
     return dest
 
 # %% ../nbs/04_export.ipynb #b59c9ca4
@@ -452,15 +472,17 @@ def export_mirror(
         print(f"Not clearly better than guessing: always answering {f['guessing']['label']!r} would be wrong "
               f"{f['guessing']['error']:.1%} of the time; the Space's README says so.")
     dataset, files = Path(dataset or learn.path), ev.get('files')
-    if files and (dataset/'manifest.csv').is_file():
-        train, valid = credited(dataset, files['train']), credited(dataset, files['valid'])
+    train, valid = (credited(dataset, files['train']), credited(dataset, files['valid'])) if files and (dataset/'manifest.csv').is_file() else (None, None)
+    if train is not None and (len(train), len(valid)) == (len(files['train']), len(files['valid'])):
         cfg['licenses'], picks = license_summary(train), pick_examples(train, valid)
     else:
-        train, picks = None, None
-        print(f'No record of the pictures it learned from ({"no manifest in " + str(dataset) if files else "an older learner"}): the Space credits none and shows no example')
+        why = ('its dataset has changed since: the manifest lacks some of them' if train is not None else
+               f'no manifest in {dataset}' if files else 'an older learner')
+        print(f'No record of the licences of the pictures it learned from ({why}): the Space credits none and shows no example')
+        train, picks = None, pick_examples(*(pd.DataFrame(columns=['label', 'license']),) * 2)
     model = export_onnx(learn.model, cfg['size'], io.BytesIO()).getvalue()
     write_app(dest, {'model.onnx': model, **app_files(cfg, hashlib.sha256(model).hexdigest(), credits_md(train, picks, cfg).encode())}, overwrite)
-    if picks is not None: write_examples(dest, picks, dataset)
+    write_examples(dest, picks, dataset, overwrite)
     if web: write_web(web, dest, overwrite)
     return dest
 

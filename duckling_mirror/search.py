@@ -6,7 +6,7 @@ Docs: https://duckling-mirror.github.io/duckling-mirror/search.html.md"""
 
 # %% ../nbs/00_search.ipynb #8f8cee48
 from __future__ import annotations
-import email.utils, html, json, os, re, socket, threading, time
+import email.utils, html, http.client, json, math, os, re, socket, threading, time
 from functools import partial
 from typing import Callable, NamedTuple
 from urllib.error import HTTPError, URLError
@@ -61,8 +61,9 @@ def license_name(
     "`license` as people write it: 'CC BY-SA 4.0', 'CC0 1.0', 'Public domain'; a name it does not know, as it is"
     s = ' '.join(str(license or '').split())
     k = s.lower()
+    k = re.sub(r'[\s-]+(international|universal|unported|generic)$', '', k)
     if re.fullmatch(r'cc[\s-]?(0|zero)([\s-]1\.0)?', k): return 'CC0 1.0'
-    if k in ('pd', 'pdm', 'public domain', 'public-domain', 'public domain mark') or k.startswith(('pd-', 'public domain ')): return 'Public domain'
+    if k in ('pd', 'pdm', 'public domain', 'public-domain', 'public domain mark') or k.startswith(('pd-', 'pdm ', 'pdm-', 'public domain ')): return 'Public domain'
     if m := re.fullmatch(r'(?:cc[\s-]*)?(by(?:[\s-]nc)?(?:[\s-](?:sa|nd))?)(?:[\s-]+(\d\.\d)(?:[\s-]?[a-z]{2,3})?)?', k):
         return f"CC {m[1].upper().replace(' ', '-')} {m[2] or version}".strip()
     return s
@@ -75,7 +76,7 @@ def license_terms(
 ) -> frozenset:
     "The reuses `license` allows: {'commercial', 'modification'}, some, or none (NC and ND licences, or a licence it does not know)"
     name = license_name(license)
-    if name in ('CC0 1.0', 'Public domain') or name.lower() in FREE_LICENSES: return LICENSES['open']
+    if name in ('CC0 1.0', 'Public domain') or any(name.lower() == f or name.lower().startswith(f + ' ') for f in FREE_LICENSES): return LICENSES['open']
     if not name.startswith('CC BY'): return frozenset()
     kind = name.split()[1]
     return frozenset({'commercial'} - ({'commercial'} if 'NC' in kind else set()) | ({'modification'} if 'ND' not in kind else set()))
@@ -142,10 +143,10 @@ def result(
 ) -> dict:
     "A search result in the shape every source gives: text fields as text ('' when the source says nothing), sizes as ints"
     text = ('title', 'image', 'thumbnail', 'url', 'engine', 'license', 'license_url', 'creator')
-    r = {k: str(kwargs.get(k) or '') for k in text}
+    r = {k: str(kwargs.get(k) or '')[:2000] for k in text}  # of a sane length (an API's 1 MB title is not)
     for k in ('width', 'height'):
-        try: r[k] = max(int(kwargs.get(k) or 0), 0)
-        except (TypeError, ValueError): r[k] = 0
+        try: r[k] = min(max(int(kwargs.get(k) or 0), 0), 1_000_000)
+        except (TypeError, ValueError, OverflowError): r[k] = 0
     return {**r, 'source': source, 'query': query, 'license_filter': license_filter}
 
 # %% ../nbs/00_search.ipynb #ed5e06b9
@@ -192,7 +193,7 @@ def retry_after(
 ) -> float:
     "The seconds a `Retry-After` header asks to wait"
     if value is None: return default
-    try: return max(float(value), 0.)
+    try: return max(float(value), 0.) if math.isfinite(float(value)) else default
     except ValueError: pass
     try: return max(email.utils.parsedate_to_datetime(value).timestamp() - time.time(), 0.)
     except (TypeError, ValueError): return default
@@ -206,6 +207,22 @@ def _wait_turn(host: str, interval: float):
         _last_request[host] = at + interval
     if at > now: time.sleep(at - now)
 
+# %% ../nbs/00_search.ipynb #fc940bef
+def _read(url: str, timeout: float, max_bytes: int) -> bytes:
+    "The body fastcore's `urlopen` gets at `url`, whole within `timeout` seconds (a server that trickles is cut off), at most `max_bytes`"
+    from fastcore.net import urlopen
+    out = {}
+    def get():
+        try:
+            with urlopen(url, headers={'User-Agent': USER_AGENT, 'Accept': 'application/json'}, timeout=timeout) as r: out['data'] = r.read(max_bytes + 1)
+        except BaseException as e: out['err'] = e
+    t = threading.Thread(target=get, daemon=True)  # left to its socket's own timeout if cut off
+    t.start(); t.join(timeout)
+    if t.is_alive(): raise TimeoutError(url)
+    if 'err' in out: raise out['err']
+    if len(out['data']) > max_bytes: raise ValueError(f'an answer larger than {max_bytes:,} bytes')
+    return out['data']
+
 # %% ../nbs/00_search.ipynb #d748ef7d
 def get_json(
     url: str,  # the API's address
@@ -214,14 +231,14 @@ def get_json(
     retries: int = 3,  # tries when the answer is 429 or 503
     max_wait: float = 30.,  # wait at most this long for a `Retry-After`; longer: a `RateLimited` now
     interval: float = 0.,  # seconds between two requests to the same host
-    timeout: float = 20.,  # seconds to wait for an answer
+    timeout: float = 20.,  # seconds to wait for an answer, whole
+    max_bytes: int = 20_000_000,  # refuse larger answers
 ):
     "The JSON `url` answers to `params`, asked politely (`USER_AGENT`, `interval`, `Retry-After`); a `SearchError` naming `name` if none comes"
-    from fastcore.net import urlread
     full, host = f'{url}?{urlencode(params)}', urlparse(url).netloc
     for i in range(retries):
         _wait_turn(host, interval)
-        try: text = urlread(full, headers={'User-Agent': USER_AGENT, 'Accept': 'application/json'}, timeout=timeout)
+        try: text = _read(full, timeout, max_bytes)
         except HTTPError as e:
             if e.code not in (429, 503): raise SearchError(f'{name} refused the search (HTTP {e.code}: {_error_line(e)})') from None
             wait = retry_after(e.headers.get('Retry-After') if e.headers else None, 2. ** i)
@@ -230,10 +247,13 @@ def get_json(
                                   'Run it again later, or leave it out with --sources') from None
             time.sleep(wait)
             continue
+        except TimeoutError: raise NoConnection(f'{name} did not answer in {timeout:g} s') from None
         except (URLError, OSError) as e:
             raise NoConnection(f'{name} could not be reached ({getattr(e, "reason", e)}): no internet connection?') from None
+        except (http.client.HTTPException, ValueError) as e:  # an answer cut short, or an address that is not one
+            raise SearchError(f'{name} could not be asked ({type(e).__name__}: {str(e)[:100]})') from None
         try: return json.loads(text)
-        except ValueError: raise SearchError(f'{name} answered something that is not JSON: {text[:60]!r}') from None
+        except (ValueError, RecursionError): raise SearchError(f'{name} answered something that is not JSON: {text[:60].decode("utf-8", "replace")!r}') from None
 
 # %% ../nbs/00_search.ipynb #5c3009c6
 def _error_line(e: HTTPError) -> str:
@@ -262,9 +282,11 @@ def commons_result(
     license_filter: str = 'any',  # the `license` asked for
 ) -> dict | None:
     "`page` as a search `result`, with its licence and author; None if it has no picture"
-    ii = (page.get('imageinfo') or [None])[0] if isinstance(page, dict) else None
+    ii = page.get('imageinfo') if isinstance(page, dict) else None
+    ii = ii[0] if isinstance(ii, list) and ii else None
     if not isinstance(ii, dict) or not isinstance(ii.get('url'), str): return None
-    meta = {k: v.get('value', '') for k, v in (ii.get('extmetadata') or {}).items() if isinstance(v, dict)}
+    meta = ii.get('extmetadata') if isinstance(ii.get('extmetadata'), dict) else {}
+    meta = {k: v.get('value', '') for k, v in meta.items() if isinstance(v, dict)}
     return result(query, 'commons', license_filter, title=str(page.get('title', '')).removeprefix('File:'),
                   image=ii.get('thumburl') or ii['url'], thumbnail=ii.get('thumburl'), url=ii.get('descriptionurl'),
                   width=ii.get('width'), height=ii.get('height'), license=license_name(meta.get('LicenseShortName') or meta.get('License')),
@@ -433,6 +455,10 @@ def search_images(
         if (need := max_results - len(res)) <= 0: break
         try: got = ask(name, query, need)
         except SearchError as e: errors[name] = e; told.append(f'{name} skipped ({_why(e)})'); continue
+        except MirrorError: raise  # a request that cannot work: said as it is
+        except (KeyError, IndexError, TypeError, AttributeError, ValueError, RecursionError) as e:  # an answer in a shape nobody expected
+            errors[name] = SearchError(f'{name} answered in a shape this version cannot read ({type(e).__name__}: {str(e)[:80]})')
+            told.append(f'{name} skipped (refused)'); continue
         new = [r for r in got if r['image'] not in seen][:need]
         seen.update(r['image'] for r in new)
         res += [{**r, 'query': query} for r in new]

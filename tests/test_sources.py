@@ -9,6 +9,7 @@ from duckling_mirror.export import export_mirror
 from duckling_mirror.search import (LICENSES, NoConnection, RateLimited, SearchError, image_sources, license_terms, search_images,
                                     search_commons, search_openverse)
 from duckling_mirror.testing import MISSION_TERMS, FakeAPIs, sample_photos
+from duckling_mirror.errors import UsageError
 from duckling_mirror.train import evidence, train
 
 ENV = {**os.environ, 'PYTHONWARNINGS': 'ignore'}
@@ -55,6 +56,11 @@ def test_ddg_refusing_every_request_still_builds_trains_and_credits(tmp_path, ca
     for r in ex:  # each example openly licensed and credited, held out from training when a held-out one qualifies
         assert license_terms(r['license']) == LICENSES['open'] and r['creator'] in credits
         assert r['dataset_file'] in (ev['files']['valid'] if held else ev['files']['train']) and r['held_out'] == ('yes' if held else 'no')
+    (app/'examples'/'mine.jpg').write_bytes((sample_photos()/'cygnet'/'cygnet_001.jpg').read_bytes())  # unknown copyright, by hand
+    with pytest.raises(UsageError, match='has mine.jpg, which this export did not write'): export_mirror(learn, app, web=False)
+    (app/'examples'/'mine.jpg').unlink()
+    export_mirror(learn, app, web=False, dataset=tmp_path/'elsewhere')  # no record of the licences: no example, none left behind
+    assert not (app/'examples').exists() and 'no example picture is shown' in (app/'README.md').read_text()
 
 def test_a_rerun_asks_no_source_again(tmp_path):
     "DuckDuckGo's refusal is saved once the term is answered: a re-run has the same files and manifest, and asks nobody"
@@ -67,6 +73,25 @@ def test_a_rerun_asks_no_source_again(tmp_path):
         assert again.equals(first)
         build_dataset(terms, tmp_path, n=5, search=refusing(api), allow_private=True, progress=False, refresh=True)
         assert RefusingDDGS.calls > 0  # --refresh asks again
+
+def test_a_rate_limited_source_is_asked_once_in_a_run(tmp_path):
+    "Retry-After is waited for once; a source still limited is not asked again for the next terms of the run"
+    with FakeAPIs() as api:
+        api.behave['commons'] = 'limited'
+        RefusingDDGS.calls = 0
+        df = build_dataset(MISSION_TERMS[:4], tmp_path, n=3, search=refusing(api), allow_private=True, progress=False)
+        assert len(api.params('commons')) == 1 and RefusingDDGS.calls == 3  # ddg: two tries and the probe, for the first term only
+    assert set(df.source) == {'openverse'}
+
+def test_an_unreachable_source_is_saved_too(tmp_path):
+    "DuckDuckGo out of reach while Commons answers: the skip is saved, so a re-run where it answers changes nothing"
+    class AnsweringDDGS:
+        def images(self, query, page=1, **kw): return [dict(title='new', image=f'http://img.test/{query}.jpg', url='', thumbnail='', width=1, height=1, source='Bing')]
+    with FakeAPIs() as api:
+        gone = image_sources(ddg=dict(ddgs=RefusingDDGS, retries=1, pause=0, reachable=lambda: False), **api.sources())
+        first = build_dataset(MISSION_TERMS[:2], tmp_path, n=3, search=gone, allow_private=True, progress=False)
+        back = image_sources(ddg=dict(ddgs=AnsweringDDGS), **api.sources())
+        assert build_dataset(MISSION_TERMS[:2], tmp_path, n=3, search=back, allow_private=True, progress=False).equals(first)
 
 @pytest.mark.parametrize('how, why', [('limited', 'rate-limited'), ('refuse', 'refused'), ('empty', 'no results'),
                                       ('malformed', 'refused'), ('garbage', 'refused')])
