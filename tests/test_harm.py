@@ -366,15 +366,18 @@ def test_ctrl_c_is_one_line_and_a_rerun_completes(tmp_path):
             dl.duckling_mirror_dataset()
         '''))
         args = [sys.executable, script, '--images', images, '--dest', tmp_path/'data']
-        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
-        for _ in range(600):  # until the first pictures are in
+        # as from a terminal: an xdist worker ignores SIGINT, and a child would inherit that (then Ctrl-C does nothing)
+        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        for _ in range(3000):  # until the first pictures are in (a loaded CI machine may take a minute just to import)
             if list((tmp_path/'data').glob('*/*.jpg')) or proc.poll() is not None: break
             time.sleep(0.1)
+        assert proc.poll() is None and list((tmp_path/'data').glob('*/*.jpg')), 'the build was not downloading when Ctrl-C was to come'
         t = time.monotonic()
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
         assert time.monotonic() - t < 15, 'Ctrl-C took too long'
-        assert proc.returncode == 130, (proc.returncode, err[-3000:])
+        assert proc.returncode == 130, (proc.returncode, err[-3000:], out[-1000:])
         assert 'stopped (Ctrl-C)' in err and 'Traceback' not in err and len(err.strip().splitlines()) == 1, err[-3000:]
         out = subprocess.run(args, capture_output=True, text=True, env=ENV, timeout=600)
         assert out.returncode == 0 and 'duck: 30 ok' in out.stdout and 'swan: 30 ok' in out.stdout, out.stdout + out.stderr[-3000:]
