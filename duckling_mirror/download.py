@@ -483,9 +483,9 @@ def search_results(
     license: str = 'any',  # the licence filter, for the default sources and the saved searches
     say: Callable | None = print,  # where the line per term that says which source answered goes
 ) -> list[dict]:
-    "Every result of every search in `terms`, in order, each with its `query` and `label`; each source's answer saved, a skip too once the term is answered; a rate-limited source not asked again in the run"
+    "Every result of every search in `terms`, in order, each with its `query` and `label`; each source's answer saved, a skip too once the term is answered; a source rate-limited or out of reach not asked again in the run"
     searches = search if isinstance(search, dict) else image_sources(license=license) if search is None else {'': search}
-    out, limited = [], {}  # limited: the sources that said so in this run, not asked again in it
+    out, limited = [], {}  # limited: the sources rate-limited or out of reach in this run, not asked again in it
     for t in terms:
         skipped = {}
         def ask(name, query, k):
@@ -493,7 +493,7 @@ def search_results(
                 if name in limited and not search_file(dest, query, name).exists(): raise limited[name]
                 return saved_search(searches[name], query, k, dest, refresh, name, license)
             except SearchError as e:
-                if isinstance(e, RateLimited): limited.setdefault(name, RateLimited(f'{e} (earlier in this run)'))
+                if isinstance(e, (RateLimited, NoConnection)): limited.setdefault(name, type(e)(f'{e} (earlier in this run)'))
                 if not getattr(e, 'saved', False): skipped[name] = e
                 raise
         recs = search_images(t.query, n, searches, ask=ask, say=say if len(searches) > 1 else None)
