@@ -8,17 +8,34 @@ Docs: https://duckling-mirror.github.io/duckling-mirror/interpret.html.md"""
 from __future__ import annotations
 from .errors import MirrorError, UsageError, check_writable, friendly_errors  # first: it silences a warning of fastai's imports
 import json, os, uuid
+from html import escape
 from pathlib import Path
+import numpy as np
 import pandas as pd
-from functools import partial
+import torch
+import torchvision.transforms.functional as TF
+from functools import cache, partial
 from fastai.vision.all import ClassificationInterpretation, Learner
-from fastai.vision.widgets import ImageClassifierCleaner
+import fastai.vision.widgets
+from fastai.vision.widgets import ImageClassifierCleaner, ImagesCleaner
+from IPython.display import display
+from fastcore.basics import chunked
 from fastcore.script import call_parse
+from ipywidgets import HTML
+from PIL import Image
+from scipy.stats import norm
+from shlex import quote
+from timm.data import ImageNetInfo
 from .download import (STATUSES, DatasetError, Status, check_label, in_dataset, lock_dataset, now, read_manifest,
-    sha256, trainable, write_manifest)
+    sha256, trainable, write_atomic, write_manifest)
+from .train import check_recipe, check_trainable, dataset_files, digest, efficientnet_lite0
+from .evaluate import CrossValidation, cross_validate, photo_groups
+fastai.vision.widgets.display = display  # fastai's thumbnails call IPython's built-in `display`, which a script (a test, a cleaner made in Python) does not have
 
 # %% auto #0
-__all__ = ['top_losses_table', 'Cleaner', 'dataset_file', 'apply_cleaning', 'undo_cleaning', 'duckling_mirror_undo']
+__all__ = ['PROVENANCE', 'top_losses_table', 'imagenet_features', 'imagenet_name', 'neighbours', 'off_topic_scores',
+           'neighbour_votes', 'label_issues', 'cv_fits', 'suspects', 'save_suspects', 'Cleaner', 'SuspectsCleaner',
+           'dataset_file', 'apply_cleaning', 'undo_cleaning', 'duckling_mirror_undo', 'duckling_mirror_suspects']
 
 # %% ../nbs/03_interpret.ipynb #e2414c78
 def top_losses_table(
@@ -37,6 +54,183 @@ def top_losses_table(
     if not (path/'manifest.csv').exists(): return df
     return df.merge(read_manifest(path)[['file', 'image', 'url', 'title', 'query']], on='file', how='left')
 
+# %% ../nbs/03_interpret.ipynb #ab07891a
+def _imagenet_input(f: Path, size: int = 224) -> torch.Tensor:
+    "Picture `f` as EfficientNet-Lite0 takes it: its shorter side `size`, the centre cropped square, scaled to [-1, 1]"
+    with Image.open(f) as im:
+        im.draft('RGB', (size * 2, size * 2))
+        x = TF.to_tensor(TF.center_crop(TF.resize(im.convert('RGB'), size), size))
+    return (x - 0.5) / 0.5
+
+# %% ../nbs/03_interpret.ipynb #235f4950
+def imagenet_features(
+    files: list,  # pictures
+    bs: int = 32,  # pictures per forward pass
+) -> tuple[np.ndarray, np.ndarray]:
+    "What ImageNet's EfficientNet-Lite0 sees in each picture: its features (of length 1) and its 1000 ImageNet probabilities"
+    m, feats, probs = efficientnet_lite0().eval(), [torch.zeros(0, 1280)], [torch.zeros(0, 1000)]
+    with torch.inference_mode():
+        for b in chunked(files, bs):
+            f = m.forward_head(m.forward_features(torch.stack([_imagenet_input(o) for o in b])), pre_logits=True)
+            feats.append(torch.nn.functional.normalize(f, dim=1)); probs.append(m.get_classifier()(f).softmax(1))
+    return torch.cat(feats).numpy(), torch.cat(probs).numpy()
+
+# %% ../nbs/03_interpret.ipynb #e1023290
+@cache
+def imagenet_name(
+    i: int,  # an ImageNet class
+) -> str:
+    "The first name of ImageNet class `i`, e.g. 'beer bottle'"
+    return ImageNetInfo().index_to_description(int(i)).split(',')[0]
+
+# %% ../nbs/03_interpret.ipynb #ad202828
+def neighbours(
+    feats: np.ndarray,  # features of length 1, one row per picture (see `imagenet_features`)
+    groups: np.ndarray | None = None,  # the look-alike group of each picture (`photo_groups`): look-alikes are not neighbours
+    k: int = 10,  # neighbours
+) -> tuple[np.ndarray, np.ndarray]:
+    "Each picture's `k` nearest pictures by cosine similarity, look-alikes left out: their indices, and their similarities (NaN where there are fewer)"
+    n = len(feats)
+    groups = np.arange(n) if groups is None else np.asarray(groups)
+    sim = feats @ feats.T
+    sim[groups[:, None] == groups[None]] = -np.inf
+    idx = np.argsort(-sim, 1, kind='stable')[:, :max(0, min(k, n - 1))]
+    near = np.take_along_axis(sim, idx, 1)
+    return idx, np.where(np.isfinite(near), near, np.nan)
+
+# %% ../nbs/03_interpret.ipynb #f83c86ac
+def off_topic_scores(
+    feats: np.ndarray,  # features of length 1, one row per picture (see `imagenet_features`)
+    groups: np.ndarray | None = None,  # the look-alike group of each picture (`photo_groups`): no picture is its own look-alike's neighbour
+    k: int = 10,  # neighbours
+) -> np.ndarray:
+    "How unlike the other pictures each one is: the mean cosine distance to its `k` nearest, as a robust z-score (0: typical, 3: very odd)"
+    if len(feats) < 3: return np.zeros(len(feats))
+    _, near = neighbours(feats, groups, k)
+    ok = np.isfinite(near)
+    d = np.where(ok.any(1), 1 - np.where(ok, near, 0).sum(1) / np.maximum(ok.sum(1), 1), np.nan)
+    d = np.where(np.isnan(d), np.nanmedian(d) if ok.any() else 0, d)  # a picture with no neighbour but its look-alikes: typical
+    mad = 1.4826 * np.median(abs(d - np.median(d)))
+    return (d - np.median(d)) / mad if mad > 0 else np.zeros(len(d))
+
+# %% ../nbs/03_interpret.ipynb #0e7f0ad2
+def neighbour_votes(
+    feats: np.ndarray,  # features of length 1, one row per picture (see `imagenet_features`)
+    targets: np.ndarray,  # the index of each picture's label
+    groups: np.ndarray | None = None,  # the look-alike group of each picture: look-alikes do not vote
+    k: int = 10,  # neighbours
+    n_labels: int | None = None,  # how many labels there are; None: as many as `targets` shows
+) -> np.ndarray:
+    "The share of each label among each picture's `k` nearest pictures in ImageNet's feature space, look-alikes left out: (pictures, labels)"
+    targets = np.asarray(targets)
+    if n_labels is None: n_labels = int(targets.max()) + 1 if len(targets) else 0
+    idx, near = neighbours(feats, groups, k)
+    votes = np.zeros((len(targets), n_labels))
+    for j in range(idx.shape[1]):
+        ok = np.isfinite(near[:, j])
+        np.add.at(votes, (np.flatnonzero(ok), targets[idx[ok, j]]), 1)
+    votes[votes.sum(1) == 0] = 1  # no neighbour: no opinion
+    return votes / votes.sum(1, keepdims=True)
+
+# %% ../nbs/03_interpret.ipynb #a6abb0bb
+def label_issues(
+    probs: np.ndarray,  # out-of-fold probabilities, (pictures, labels)
+    targets: np.ndarray,  # the index of each picture's label
+    method: str = 'confident',  # 'confident': confident learning's thresholds; 'argmax': the other folds' likeliest label is another
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    "Whether each picture's label is in doubt, its likeliest other label, and a score: that label's share of the two (over 0.5: the other folds prefer it)"
+    probs, targets = np.asarray(probs, dtype=float), np.asarray(targets)
+    n, k = probs.shape
+    own = probs[np.arange(n), targets]
+    others = probs.copy(); others[np.arange(n), targets] = -1
+    rival = others.argmax(1)
+    score = others.max(1) / np.maximum(others.max(1) + own, 1e-12)
+    if method == 'argmax': doubt = probs.argmax(1) != targets
+    elif method == 'confident':  # Northcutt et al. 2021: a picture counts for the likeliest label whose probability reaches that label's average self-confidence
+        t = np.array([probs[targets == j, j].mean() if (targets == j).any() else 1. for j in range(k)])
+        above = probs >= t
+        doubt = above.any(1) & (np.where(above, probs, -1).argmax(1) != targets)
+    else: raise ValueError(f"method {method!r}: 'argmax' or 'confident'")
+    return doubt, rival, score
+
+# %% ../nbs/03_interpret.ipynb #9a88d369
+def cv_fits(
+    cv: CrossValidation,  # a cross-validation, e.g. the dataset's `cv.npz`
+    path: Path,  # the dataset
+    folds: int | None = None,  # the folds it should have; None: any
+    repeats: int | None = None,  # the repeats it should have; None: any
+    **recipe,  # `train`'s arguments it should have used (`arch`, `epochs`, ...); the others: any
+) -> str:
+    "'' if `cv` predicted every picture of the dataset in `path` as it is today, with these folds and recipe; else how it differs"
+    if cv.recipe is None: return 'it does not say which pictures it measured (an older version made it)'
+    if cv.recipe.get('pictures') != digest(dataset_files(path)): return 'it measured other pictures than the dataset holds today'
+    have = dict(folds=len(np.unique(cv.folds[0])), repeats=len(cv.folds), **cv.recipe)
+    diff = [f'{k.replace("_", "-")} {have.get(k)!r}, not {v!r}' for k, v in dict(folds=folds, repeats=repeats, **recipe).items()
+            if v is not None and have.get(k) != v]
+    return f'it has {"; ".join(diff)}' if diff else ''
+
+# %% ../nbs/03_interpret.ipynb #6987be70
+def _group_mean(a: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    "Each row of `a` replaced by the mean of its group's rows: look-alike pictures judged together"
+    return pd.DataFrame(np.asarray(a, dtype=float)).groupby(np.asarray(groups)).transform('mean').to_numpy().reshape(np.shape(a))
+
+# %% ../nbs/03_interpret.ipynb #d2f9e7c0
+PROVENANCE = ['image', 'url', 'title', 'query', 'source']  # the manifest's columns that say where a picture came from
+
+# %% ../nbs/03_interpret.ipynb #3ecb2039
+def _key(f) -> str: return '/'.join(Path(f).parts[-2:])  # a picture's label and name: how a cross-validation's files meet the dataset's
+
+# %% ../nbs/03_interpret.ipynb #f58b644c
+def suspects(
+    path: Path,  # a dataset folder
+    cv: CrossValidation | None = None,  # out-of-fold predictions of its pictures as they are now; None: `cross_validate(path, **kwargs)`
+    method: str = 'confident',  # how a label is doubted (`label_issues`): 'confident' or 'argmax', chosen by measurement (`bench/cleaning.py`)
+    neighbour_weight: float = 0.5,  # the weight of ImageNet's neighbours' votes (`neighbour_votes`) beside the other folds' (0: the folds alone)
+    off_topic: float = 1.25,  # flag pictures at least this odd (`off_topic_scores`) as pictures of something else
+    neither: str = 'neither',  # the label for everything else, if the dataset has one: off-topic pictures go there, and are not odd in it
+    **kwargs,  # passed to `cross_validate` (`folds`, `epochs`, ...)
+) -> pd.DataFrame:
+    "Every picture of the dataset, most suspect first: its label, a suggestion (another label, or 'delete'), a score, whether it is flagged and why, and where it came from"
+    path, files = Path(path), dataset_files(path)
+    if cv is None: cv = cross_validate(path, **kwargs)
+    elif why := cv_fits(cv, path): raise DatasetError(f'The cross-validation is not of the dataset in {path} as it is now: {why}; cross-validate again')
+    at = {_key(f): i for i, f in enumerate(cv.files)}
+    idx = [at[_key(f)] for f in files]
+    vocab, targets, groups = np.array(cv.vocab), cv.targets[idx], photo_groups(path)
+    feats, seen = imagenet_features(files)
+    folds = _group_mean(cv.probs().mean(0)[idx], groups)
+    votes = neighbour_votes(feats, targets, groups, n_labels=len(vocab))
+    probs = (1 - neighbour_weight) * folds + neighbour_weight * votes
+    can_be_odd = vocab[targets] != neither  # 'neither' holds anything: oddness is measured among the other labels' pictures
+    z = np.zeros(len(files))
+    z[can_be_odd] = _group_mean(off_topic_scores(feats[can_be_odd], groups[can_be_odd]), groups[can_be_odd])
+    doubt, rival, lscore = label_issues(probs, targets, method)
+    odd = can_be_odd & (z >= off_topic)
+    oscore = np.where(can_be_odd, norm.cdf(z - off_topic), 0.)  # 0.5 where it is flagged as odd
+    size = pd.Series(groups).map(pd.Series(groups).value_counts()).to_numpy()
+    rows = []
+    for i, f in enumerate(files):
+        away = 'neither' if neither in cv.vocab and can_be_odd[i] else 'delete'
+        as_odd = odd[i] or (not doubt[i] and oscore[i] > lscore[i])
+        says = rival[i] if doubt[i] else targets[i]
+        why = (f'unlike the other pictures (oddness {z[i]:.1f}); ImageNet sees: {imagenet_name(seen[i].argmax())}' if as_odd else
+               f'the other folds say {vocab[says]}, {folds[i, says]:.2f}; its ImageNet neighbours, {votes[i, says]:.0%}')
+        if size[i] > 1: why += f'; judged with {size[i] - 1} look-alike{"s" if size[i] > 2 else ""}'
+        rows.append(dict(file=str(f.relative_to(path)), label=vocab[targets[i]], suggestion=away if as_odd else vocab[rival[i]],
+                         score=round(float(max(lscore[i], oscore[i])), 4), flagged=bool(doubt[i] or odd[i]), reason=why))
+    df = pd.DataFrame(rows, columns=['file', 'label', 'suggestion', 'score', 'flagged', 'reason'])
+    prov = read_manifest(path)[['file', *PROVENANCE]] if (path/'manifest.csv').exists() else pd.DataFrame(columns=['file', *PROVENANCE])
+    df = df.merge(prov, on='file', how='left').fillna({c: '' for c in PROVENANCE})
+    return df.sort_values(['flagged', 'score'], ascending=False, kind='stable').reset_index(drop=True)
+
+# %% ../nbs/03_interpret.ipynb #8c4b59d2
+def save_suspects(
+    df: pd.DataFrame,  # `suspects(path)`
+    path: Path,  # the dataset folder
+) -> Path:
+    "Write `df` to `path/suspects.csv`, whole"
+    return write_atomic(Path(path)/'suspects.csv', df.to_csv(index=False).encode())
+
 # %% ../nbs/03_interpret.ipynb #26c765b1
 class Cleaner(ImageClassifierCleaner):
     "fastai's `ImageClassifierCleaner`, whose choices survive switching label or split: all of them are in `choices`"
@@ -54,6 +248,27 @@ class Cleaner(ImageClassifierCleaner):
     def _remember(self, f, change):
         if change['new'] == '<Keep>': self.choices.pop(f, None)
         else: self.choices[f] = change['new']
+
+# %% ../nbs/03_interpret.ipynb #9a6e2aa1
+class SuspectsCleaner(ImagesCleaner):
+    "The flagged pictures of `suspects`, most suspect first, each with its suggestion chosen in its menu: change what you disagree with"
+    def __init__(self,
+                 path: Path,  # the dataset folder
+                 suspects: pd.DataFrame,  # `suspects(path)`, or its `suspects.csv` read back
+                 max_n: int = 60,  # at most this many pictures
+                 **kwargs,  # passed to fastai's `ImagesCleaner` (`height`, `width`)
+                ):
+        sus = suspects[suspects.flagged.astype(str).str.lower() == 'true'].head(max_n)
+        super().__init__(opts=sorted(set(suspects.label)), max_n=max_n, **kwargs)
+        self.set_fns([Path(path)/f for f in sus.file])
+        for box, r in zip(self.widget.children, sus.itertuples()):
+            box.children[1].value = '<Delete>' if r.suggestion == 'delete' else r.suggestion
+            box.children = (*box.children, HTML(f'<small>{escape(r.label)} → {escape(r.suggestion)}<br>{escape(r.reason)}</small>'))
+
+    @property
+    def choices(self) -> dict:
+        "{file: '<Delete>' or a label} for every picture not kept: what `apply_cleaning` applies"
+        return {f: v for f, v in zip(self.fns, self.values()) if v != '<Keep>'}
 
 # %% ../nbs/03_interpret.ipynb #d9351cb7
 def _free_name(f: Path) -> Path:
@@ -128,14 +343,18 @@ def _cleaning_plan(path: Path, df: pd.DataFrame, delete: list, relabel: dict, ne
 # %% ../nbs/03_interpret.ipynb #b96d04e2
 def apply_cleaning(
     path: Path,  # the dataset folder
-    cleaner=None,  # a fastai `ImageClassifierCleaner` (or our `Cleaner`): its choices are applied
+    cleaner=None,  # a fastai `ImageClassifierCleaner`, our `Cleaner` or a `SuspectsCleaner`: its choices are applied
     delete: list = (),  # files to remove (absolute, relative to the working directory, or to `path`)
     relabel: dict | None = None,  # {file: new label}
     new_labels: bool = False,  # allow relabelling to a label the dataset does not have yet
+    suggestions: pd.DataFrame | None = None,  # rows of `suspects` whose suggestion is accepted (`file`, `suggestion`: a label or 'delete')
 ) -> list[dict]:
     "Check the whole request, then move deleted files to `path/.trash/` and relabelled ones to their new label's folder; journal and manifest every action"
     path, relabel = Path(path), dict(relabel or {})
-    if isinstance(cleaner, Cleaner):
+    if suggestions is not None:
+        delete = [*delete, *suggestions.file[suggestions.suggestion == 'delete']]
+        relabel.update({f: s for f, s in zip(suggestions.file, suggestions.suggestion) if s != 'delete'})
+    if hasattr(cleaner, 'choices'):  # ours
         delete = [*delete, *(f for f, c in cleaner.choices.items() if c == '<Delete>')]
         relabel.update({f: c for f, c in cleaner.choices.items() if c != '<Delete>'})
     elif cleaner is not None:  # fastai's own: what is chosen in the label and split shown now
@@ -200,3 +419,55 @@ def duckling_mirror_undo(
         for e in done: print(f"undone: {e['action']} of {e['file']}" + (f" (to {e['label']})" if e.get('label') else ''))
         print(f'{len(done)} cleaning actions undone' if done else 'Nothing to undo')
         return done
+
+# %% ../nbs/03_interpret.ipynb #b4b05bf1
+@call_parse
+def duckling_mirror_suspects(
+    path: str = 'data/mirror',  # the dataset: one folder of pictures per label
+    folds: int = 5,  # k: each training holds back 1/k of the pictures
+    repeats: int = 1,  # deal the pictures into folds this many times
+    arch: str = 'efficientnet_lite0',  # a name in `ARCHS`
+    epochs: int = 4,  # epochs of the whole network, after the head's
+    freeze_epochs: int = 2,  # epochs of the new head alone (the ImageNet body frozen), first
+    size: int = 224,  # pictures are cropped to `size` x `size`
+    bs: int = 16,  # batch size
+    seed: int = 42,  # the same folds and trainings every run
+    accept: bool = False,  # apply every flagged suggestion at once (undo with duckling-mirror-undo)
+):
+    "List the pictures of a dataset most likely under the wrong label or of something else (`suspects.csv`), from a cross-validation: `cv.npz` if it is of the dataset as it is, else a new one"
+    with friendly_errors(duckling_mirror_suspects, 'duckling-mirror-suspects'):
+        check_recipe(arch, epochs, size, bs, freeze_epochs=freeze_epochs, seed=seed)
+        if folds < 2: raise UsageError(f'--folds {folds}: at least 2')
+        if repeats < 1: raise UsageError(f'--repeats {repeats}: at least 1')
+        try: counts = check_trainable(path)
+        except DatasetError as e: raise UsageError(f'--path {path}: {e}') from None
+        label, fewest = min(counts.items(), key=lambda o: o[1])
+        if folds > fewest: raise UsageError(f'--folds {folds}: more folds than pictures of {label} ({fewest}); use at most {fewest}')
+        check_writable(path, '--path')  # suspects.csv goes there
+        if accept and not (Path(path)/'manifest.csv').exists():
+            raise UsageError(f'--accept: the folder {path} has no manifest.csv, where cleaning records what it does; make a dataset of it '
+                             f'first (duckling-mirror-dataset --images {quote(str(path))} --dest NEW_FOLDER), or drop --accept')
+        path, recipe = Path(path), dict(arch=arch, epochs=epochs, freeze_epochs=freeze_epochs, size=size, bs=bs)
+        cv, why = None, f'there is no cv.npz in {path} yet'
+        if (path/'cv.npz').exists():
+            try: cv = CrossValidation.load(path/'cv.npz')
+            except DatasetError as e: why = str(e).removesuffix(': cross-validate again')
+            else: why = (w := cv_fits(cv, path, folds, repeats, **recipe)) and f'the cv.npz there does not fit: {w}'
+        if why:
+            print(f'Cross-validating, as {why}: {folds * repeats} trainings on {sum(counts.values())} pictures')
+            try: cv = cross_validate(path, folds=folds, repeats=repeats, seed=seed, **recipe)
+            except DatasetError as e: raise UsageError(f'--path {path}: {e}') from None
+            cv.save(path/'cv.npz')
+        else: print(f'Using the cross-validation in {path/"cv.npz"}: {cv}')
+        df = suspects(path, cv)
+        f, flagged = save_suspects(df, path), df[df.flagged]
+        if len(flagged):
+            with pd.option_context('display.max_colwidth', 70, 'display.width', 200):
+                print(flagged[['file', 'label', 'suggestion', 'score', 'reason']].to_string(index=False))
+        print(f'{len(flagged)} of {len(df)} pictures flagged ({(flagged.suggestion == "delete").sum()} to delete, '
+              f'{(flagged.suggestion != "delete").sum()} to relabel); every picture, most suspect first, with its source: {f}')
+        if accept and len(flagged):
+            done = apply_cleaning(path, suggestions=flagged)
+            print(f'{len(done)} suggestions applied: `duckling-mirror-undo --path {quote(str(path))}` puts them back')
+        elif len(flagged): print(f'Look at them in the cleaner (`SuspectsCleaner`, nbs/03_interpret.ipynb), or apply them all with --accept')
+        return df

@@ -6,7 +6,8 @@ Docs: https://duckling-mirror.github.io/duckling-mirror/testing.html.md"""
 
 # %% ../nbs/01a_testing.ipynb #36aaa9e8
 from __future__ import annotations
-import base64, copy, csv, hashlib, io, json, re, threading, time, zlib
+import base64, copy, csv, hashlib, io, json, random, re, shutil, threading, time, zlib
+import pandas as pd
 from functools import partial
 from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -18,8 +19,8 @@ from .search import SearchTerm, result
 
 # %% auto #0
 __all__ = ['HELD_OUT', 'MISSION_TERMS', 'WATERFOWL_TERMS', 'FAULTS', 'OPENVERSE_CODES', 'HUB_402', 'sample_photos',
-           'photo_credits', 'FaultyHandler', 'PhotoServer', 'fake_search', 'sample_dataset', 'ApiHandler', 'FakeAPIs',
-           'HubHandler', 'FakeHub', 'sample_web']
+           'photo_credits', 'FaultyHandler', 'PhotoServer', 'fake_search', 'sample_dataset', 'plant_mistakes',
+           'planted_dataset', 'ApiHandler', 'FakeAPIs', 'HubHandler', 'FakeHub', 'sample_web']
 
 # %% ../nbs/01a_testing.ipynb #7fdeee65
 def sample_photos() -> Path:
@@ -159,6 +160,56 @@ def sample_dataset(
     "Build a dataset in `dest` from the sample photos, over HTTP, as `build_dataset` does from a web search"
     from duckling_mirror.download import build_dataset
     with PhotoServer() as srv: return build_dataset(terms, dest, search=fake_search(srv.url), allow_private=True, **kwargs)
+
+# %% ../nbs/01a_testing.ipynb #69acff45
+def plant_mistakes(
+    photos: Path,  # a folder of category folders (`sample_photos()`, or `../shared/photos`), maybe with `provenance.csv`
+    dest: Path,  # where the label folders go
+    labels: tuple = ('duck', 'swan'),  # the categories that are labels
+    flips: int = 2,  # pictures of each label moved under another label
+    others: int = 2,  # pictures of `other_categories` added under each label
+    other_categories: tuple = ('goose', 'other'),  # what the pictures of something else are taken from
+    seed: int = 42,  # the same mistakes every run
+) -> pd.DataFrame:
+    "Lay out `labels` of `photos` in `dest/<label>/` with mistakes planted; one row per planted picture: `file`, `label`, what it `is`, the `right` suggestion"
+    photos, dest, rng = Path(photos), Path(dest), random.Random(seed)
+    pick = lambda cats: sorted(f for c in cats for f in (photos/c).iterdir() if f.is_file() and not f.name.startswith('.') and f.name != 'provenance.csv')
+    place, planted = {f: f.parent.name for f in pick(labels)}, []
+    for l in labels:
+        for f in rng.sample([f for f in place if f.parent.name == l], flips):
+            place[f] = rng.choice([o for o in labels if o != l])
+            planted.append((f, place[f], l, l))
+    pool = pick(other_categories)
+    for l in labels:
+        for f in rng.sample(pool, others):
+            pool.remove(f); place[f] = l
+            planted.append((f, l, f.parent.name, 'delete'))
+    names, rows = {}, []
+    credits = {}
+    if (photos/'provenance.csv').exists():
+        with open(photos/'provenance.csv', newline='') as o: credits = {r['file']: r for r in csv.DictReader(o)}
+    for f, l in place.items():
+        name = f.name if (l, f.name) not in names.values() else f'{f.parent.name}_{f.name}'  # two categories' photos may share a name
+        names[f] = (l, name)
+        (dest/l).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(f, dest/l/name)
+        if (r := credits.get(f'{f.parent.name}/{f.name}')): rows.append({**r, 'file': f'{l}/{name}'})
+    if rows: pd.DataFrame(rows).to_csv(dest/'provenance.csv', index=False)
+    return pd.DataFrame([('/'.join(names[f]), l, is_, right) for f, l, is_, right in planted], columns=['file', 'label', 'is', 'right'])
+
+# %% ../nbs/01a_testing.ipynb #cd28dc50
+def planted_dataset(
+    photos: Path,  # a folder of category folders
+    dest: Path,  # the dataset goes in `dest/data`, its photos in `dest/photos`
+    **kwargs,  # passed to `plant_mistakes`
+) -> tuple[Path, pd.DataFrame]:
+    "A dataset of `photos` with mistakes planted (`plant_mistakes`), and the planted pictures by their file in it and their `image` URL"
+    from duckling_mirror.download import build_dataset, folder_search, folder_terms, read_manifest
+    dest = Path(dest)
+    planted = plant_mistakes(photos, dest/'photos', **kwargs)
+    build_dataset(folder_terms(dest/'photos'), dest/'data', search=folder_search(dest/'photos'), progress=False, schemes=('file',))
+    at = read_manifest(dest/'data').set_index('image').file
+    return dest/'data', planted.assign(image=[(dest/'photos'/f).resolve().as_uri() for f in planted.file], file=lambda d: [at[u] for u in d.image])
 
 # %% ../nbs/01a_testing.ipynb #27d522a5
 def _recorded(name: str) -> dict:

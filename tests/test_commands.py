@@ -41,7 +41,7 @@ def steps(photos, tmp_path_factory) -> dict:
 def test_every_command_is_listed_and_answers_help():
     assert set(SCRIPTS) == {'duckling-mirror', 'duckling-mirror-dataset', 'duckling-mirror-check', 'duckling-mirror-train',
                             'duckling-mirror-cv', 'duckling-mirror-undo', 'duckling-mirror-export', 'duckling-mirror-serve',
-                            'duckling-mirror-push'}
+                            'duckling-mirror-push', 'duckling-mirror-suspects'}
     for cmd in SCRIPTS:
         out = ok(run(cmd, '--help'))
         assert out.startswith('usage: ') and len(out.splitlines()) > 3, (cmd, out)
@@ -86,6 +86,22 @@ def test_undo(steps, tmp_path):
     assert '1 cleaning actions undone' in out
     assert '1 cleaning actions undone' in ok(run('duckling-mirror-undo', '--path', d))
     assert read_manifest(d).equals(before)
+
+def test_suspects(steps, tmp_path):
+    import pandas as pd
+    d = shutil.copytree(steps['data'], tmp_path/'data')
+    out = ok(run('duckling-mirror-suspects', '--path', d, '--folds', 2, '--epochs', 0, '--size', 64))
+    assert out.startswith(f'Using the cross-validation in {d/"cv.npz"}: 2 trainings'), out  # the one duckling-mirror-cv made
+    sus = pd.read_csv(d/'suspects.csv', keep_default_na=False)
+    assert list(sus.columns) == ['file', 'label', 'suggestion', 'score', 'flagged', 'reason', 'image', 'url', 'title', 'query', 'source']
+    assert len(sus) == 60 and sus.flagged.is_monotonic_decreasing
+    assert f'{sus.flagged.sum()} of 60 pictures flagged' in out and str(d/'suspects.csv') in out
+    (d/'cv.npz').write_bytes(b'torn')
+    out = ok(run('duckling-mirror-suspects', '--path', d, '--folds', 2, '--epochs', 0, '--size', 64, '--accept'))
+    assert out.startswith(f'Cross-validating, as {d/"cv.npz"} is damaged'), out
+    n = pd.read_csv(d/'suspects.csv').flagged.sum()
+    assert (f'{n} suggestions applied' in out) if n else 'suggestions applied' not in out, out
+    assert f'{n} cleaning actions undone' in ok(run('duckling-mirror-undo', '--path', d)) if n else True
 
 def test_serve_answers_a_photo(steps):
     from gradio_client import Client, handle_file
@@ -133,6 +149,8 @@ def test_push_to_a_fake_hub(steps):
     ('duckling-mirror', ['--freeze-epochs', '-1'], '--freeze-epochs -1: must be 0 or more'),
     ('duckling-mirror-export', ['--path', '/nonexistent'], 'no trained learner'),
     ('duckling-mirror-undo', ['--path', '/nonexistent'], 'no dataset there'),
+    ('duckling-mirror-suspects', ['--path', '/nonexistent'], 'no dataset'),
+    ('duckling-mirror-suspects', ['--folds', '1'], '--folds 1: at least 2'),
     ('duckling-mirror-serve', ['--app', '/nonexistent'], 'no mirror here'),
     ('duckling-mirror-push', ['x', '--app', '/nonexistent'], 'is not an exported mirror'),
     ('duckling-mirror-train', ['--epochs', 'many'], 'invalid int value'),  # argparse's own check, also exit code 2
@@ -150,12 +168,16 @@ def test_damaged_files_and_unwritable_places_get_one_line(steps, photos, tmp_pat
     (tmp_path/'bad'/'duck').mkdir(parents=True)
     shutil.copy(d/'manifest.csv', tmp_path/'bad'/'manifest.csv')
     with open(tmp_path/'bad'/'manifest.csv', 'a') as f: f.write('"unclosed,\n')
+    one = tmp_path/'one'
+    shutil.copytree(photos/'duck', one/'duck')
     cases = [(['duckling-mirror-dataset', '--images', photos, '--dest', afile], 2, 'a file, not a folder'),
              (['duckling-mirror-export', '--path', steps['data'], '--app', afile], 2, 'a file, not a folder'),
              (['duckling-mirror', '--images', photos, '--dest', tmp_path/'new', '--app', afile], 2, 'a file, not a folder'),
              (['duckling-mirror-export', '--path', d, '--app', tmp_path/'app'], 2, 'learner.pkl cannot be read'),
              (['duckling-mirror-check', '--path', tmp_path/'bad'], 1, 'manifest.csv is damaged'),
              (['duckling-mirror-cv', '--path', d, '--folds', 31], 2, 'more folds than pictures of duck (30)'),
+             (['duckling-mirror-suspects', '--path', d, '--folds', 31], 2, 'more folds than pictures of duck (30)'),
+             (['duckling-mirror-suspects', '--path', one], 2, 'pictures of one label only (duck)'),
              (['duckling-mirror-train', '--path', d, '--lr', 'nan'], 2, '--lr nan: must be a number more than 0'),
              (['duckling-mirror-train', '--path', d, '--valid-pct', 0.99], 2, '--valid-pct 0.99'),
              (['duckling-mirror-serve', '--app', steps['app'], '--port', 99999], 2, '--port 99999'),
