@@ -60,3 +60,14 @@ def test_web_is_what_export_writes(tmp_path):
     ours = lambda d: {str(p.relative_to(d)): p.read_bytes() for p in sorted(d.rglob('*')) if p.is_file()}
     assert ours(web).keys() == ours(ROOT/'web').keys()
     for f, data in ours(web).items(): assert data == (ROOT/'web'/f).read_bytes(), f'web/{f} is stale: write_web("web", "app")'
+
+def test_notebook_outputs_are_small_and_machine_free():
+    "What the notebooks show (saved by tools/run_nbs.py) holds no error, no path of the machine that made it, and fits in 2 MB"
+    import json
+    for nb in sorted((ROOT/'nbs').glob('*.ipynb')):
+        assert nb.stat().st_size <= 2_000_000, f'{nb.name}: over 2 MB with its outputs'
+        outs = [o for c in json.loads(nb.read_text())['cells'] for o in c.get('outputs', [])]
+        assert not [o for o in outs if o['output_type'] == 'error'], f'{nb.name} shows an error: run tools/run_nbs.py'
+        text = json.dumps(outs)
+        for local in {str(ROOT), str(Path.home())} - {'/'}:
+            assert local not in text, f'{nb.name} shows a path of this machine ({local}): run tools/run_nbs.py'
