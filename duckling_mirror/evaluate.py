@@ -26,7 +26,7 @@ from .train import check_recipe, check_trainable, compare_with_guessing, dataset
 
 # %% auto #0
 __all__ = ['photo_groups', 'cv_splits', 'check_folds', 'fold_logits', 'CrossValidation', 'cross_validate', 'fit_temperature',
-           'calibration_error', 'duckling_mirror_cv']
+           'calibration_error', 'check_cv', 'duckling_mirror_cv']
 
 # %% ../nbs/02a_evaluate.ipynb #930f399a
 def photo_groups(
@@ -236,6 +236,29 @@ def load(cls: CrossValidation,
         raise DatasetError(f'{fname} is damaged ({type(e).__name__}{": " + str(e)[:60] if str(e) else ""}): cross-validate again') from None
     return cls([Path(o) for o in a['files']], a['vocab'].tolist(), a['targets'], a['logits'], a['folds'], a['secs'].tolist(), recipe)
 
+# %% ../nbs/02a_evaluate.ipynb #7130c69f
+def check_cv(
+    path: str,  # the dataset: one folder of pictures per label
+    folds: int = 5,  # k
+    repeats: int = 1,  # deals of the pictures into folds
+    arch: str = 'efficientnet_lite0',  # a name in `ARCHS`
+    epochs: int = 4,  # epochs of the whole network
+    freeze_epochs: int = 2,  # epochs of the head alone, first
+    size: int = 224,  # picture size
+    bs: int = 16,  # batch size
+    seed: int = 42,  # the seed of the folds and trainings
+) -> dict:
+    "The pictures per label of the dataset in `path`, if it can be cross-validated so and its folder written to; else a `UsageError` naming the option"
+    check_recipe(arch, epochs, size, bs, freeze_epochs=freeze_epochs, seed=seed)
+    if folds < 2: raise UsageError(f'--folds {folds}: at least 2')
+    if repeats < 1: raise UsageError(f'--repeats {repeats}: at least 1')
+    try: counts = check_trainable(path)
+    except DatasetError as e: raise UsageError(f'--path {path}: {e}') from None
+    label, fewest = min(counts.items(), key=lambda o: o[1])
+    if folds > fewest: raise UsageError(f'--folds {folds}: more folds than pictures of {label} ({fewest}); use at most {fewest}')
+    check_writable(path, '--path')
+    return counts
+
 # %% ../nbs/02a_evaluate.ipynb #c1d1d05c
 @call_parse
 def duckling_mirror_cv(
@@ -251,14 +274,7 @@ def duckling_mirror_cv(
 ):
     "Cross-validate `train`'s recipe on a dataset: honest figures, and out-of-fold predictions (`cv.npz`) to calibrate on"
     with friendly_errors(duckling_mirror_cv, 'duckling-mirror-cv'):
-        check_recipe(arch, epochs, size, bs, freeze_epochs=freeze_epochs, seed=seed)
-        if folds < 2: raise UsageError(f'--folds {folds}: at least 2')
-        if repeats < 1: raise UsageError(f'--repeats {repeats}: at least 1')
-        try: counts = check_trainable(path)
-        except DatasetError as e: raise UsageError(f'--path {path}: {e}') from None
-        label, fewest = min(counts.items(), key=lambda o: o[1])
-        if folds > fewest: raise UsageError(f'--folds {folds}: more folds than pictures of {label} ({fewest}); use at most {fewest}')
-        check_writable(path, '--path')  # cv.npz goes there
+        counts = check_cv(path, folds, repeats, arch, epochs, freeze_epochs, size, bs, seed)  # cv.npz goes there
         print(f'Cross-validating on {sum(counts.values())} pictures in {path}: {folds * repeats} trainings, each holding back 1/{folds}')
         try: cv = cross_validate(path, folds=folds, repeats=repeats, seed=seed, arch=arch, epochs=epochs, freeze_epochs=freeze_epochs, size=size, bs=bs)
         except DatasetError as e: raise UsageError(f'--path {path}: {e}') from None

@@ -28,8 +28,8 @@ from shlex import quote
 from timm.data import ImageNetInfo
 from .download import (STATUSES, DatasetError, Status, check_label, in_dataset, lock_dataset, now, read_manifest,
     sha256, trainable, write_atomic, write_manifest)
-from .train import check_recipe, check_trainable, dataset_files, digest, efficientnet_lite0
-from .evaluate import CrossValidation, cross_validate, photo_groups
+from .train import dataset_files, digest, efficientnet_lite0
+from .evaluate import CrossValidation, check_cv, cross_validate, photo_groups
 fastai.vision.widgets.display = display  # fastai's thumbnails call IPython's built-in `display`, which a script (a test, a cleaner made in Python) does not have
 
 # %% auto #0
@@ -436,14 +436,7 @@ def duckling_mirror_suspects(
 ):
     "List the pictures of a dataset most likely under the wrong label or of something else (`suspects.csv`), from a cross-validation: `cv.npz` if it is of the dataset as it is, else a new one"
     with friendly_errors(duckling_mirror_suspects, 'duckling-mirror-suspects'):
-        check_recipe(arch, epochs, size, bs, freeze_epochs=freeze_epochs, seed=seed)
-        if folds < 2: raise UsageError(f'--folds {folds}: at least 2')
-        if repeats < 1: raise UsageError(f'--repeats {repeats}: at least 1')
-        try: counts = check_trainable(path)
-        except DatasetError as e: raise UsageError(f'--path {path}: {e}') from None
-        label, fewest = min(counts.items(), key=lambda o: o[1])
-        if folds > fewest: raise UsageError(f'--folds {folds}: more folds than pictures of {label} ({fewest}); use at most {fewest}')
-        check_writable(path, '--path')  # suspects.csv goes there
+        counts = check_cv(path, folds, repeats, arch, epochs, freeze_epochs, size, bs, seed)  # suspects.csv goes there
         if accept and not (Path(path)/'manifest.csv').exists():
             raise UsageError(f'--accept: the folder {path} has no manifest.csv, where cleaning records what it does; make a dataset of it '
                              f'first (duckling-mirror-dataset --images {quote(str(path))} --dest NEW_FOLDER), or drop --accept')
