@@ -23,11 +23,11 @@ from typing import Annotated
 from fastcore.script import call_parse
 from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, Resize, RandomResizedCrop, aug_transforms,
     vision_learner, error_rate, parent_label, set_seed, L)
-from duckling_mirror.download import build_dataset, folder_search, folder_terms, read_manifest
+from duckling_mirror.dataset import read_manifest
+from duckling_mirror.download import build_dataset, folder_search, folder_terms
 from duckling_mirror.train import train, dataset_files, efficientnet_lite0
-from duckling_mirror.evaluate import (CrossValidation, cv_splits, photo_groups, fold_logits, fit_temperature,
-    calibration_error)
-from duckling_mirror.export import answers, calibrate_neither
+from duckling_mirror.evaluate import (CrossValidation, answers, calibrate_neither, calibration_error, cv_splits,
+                                      fit_temperature, fold_logits, photo_groups)
 
 warnings.filterwarnings('ignore')
 VIEWS = ['waterfowl', 'waterfowl+neither', 'mission']

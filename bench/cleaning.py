@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from fastcore.script import call_parse
 from fastai.vision.all import parent_label
-from duckling_mirror.download import read_manifest
+from duckling_mirror.dataset import read_manifest
 from duckling_mirror.train import dataset_files, train
 from duckling_mirror.evaluate import CrossValidation, fold_logits, photo_groups
 from duckling_mirror.interpret import apply_cleaning, suspects, top_losses_table

@@ -11,7 +11,8 @@ import torch
 from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, get_image_files, parent_label, FuncSplitter,
     RandomResizedCrop, aug_transforms, vision_learner, error_rate, set_seed)
 from fastcore.script import call_parse
-from duckling_mirror.download import build_dataset, folder_search, folder_terms, read_manifest
+from duckling_mirror.dataset import read_manifest
+from duckling_mirror.download import build_dataset, folder_search, folder_terms
 from duckling_mirror.train import train, get_arch
 
 def quiet(): return contextlib.ExitStack() if os.environ.get('VERBOSE') else _silence()

@@ -77,7 +77,7 @@ def test_train_on_every_picture(steps, tmp_path):
 
 def test_undo(steps, tmp_path):
     from duckling_mirror.interpret import apply_cleaning
-    from duckling_mirror.download import read_manifest
+    from duckling_mirror.dataset import read_manifest
     d = shutil.copytree(steps['data'], tmp_path/'data')
     before = read_manifest(d)
     assert 'Nothing to undo' in ok(run('duckling-mirror-undo', '--path', d))

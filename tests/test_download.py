@@ -2,7 +2,8 @@
 import os, signal, subprocess, sys, textwrap, time
 from pathlib import Path
 import pytest
-from duckling_mirror.download import build_dataset, check_dataset, read_manifest
+from duckling_mirror.dataset import check_dataset, read_manifest
+from duckling_mirror.download import build_dataset
 from duckling_mirror.search import SearchTerm
 from duckling_mirror.testing import PhotoServer, sample_photos
 

@@ -4,8 +4,10 @@ import socket, subprocess, sys, textwrap, threading, time
 from pathlib import Path
 from urllib.parse import quote
 import pytest
-import duckling_mirror.download as dl
-from duckling_mirror.download import DatasetError, build_dataset, check_dataset, check_host, fetch, read_manifest
+import duckling_mirror.net as net
+from duckling_mirror.dataset import DatasetError, check_dataset, read_manifest
+from duckling_mirror.download import build_dataset
+from duckling_mirror.net import check_host, fetch
 from duckling_mirror.search import SearchTerm
 from duckling_mirror.testing import PhotoServer
 
@@ -47,9 +49,9 @@ def redirects(n: int, to: str = '/goose/goose_003.jpg') -> str:
 
 def test_a_slow_redirect_chain_shares_one_deadline(monkeypatch):
     "Six hops, each with a slow name lookup and a slow answer: the deadline passes during the second, and no hop goes on past it"
-    real = dl.check_host
+    real = net.check_host
     def slow_lookup(*args, **kwargs): time.sleep(0.25); return real(*args, **kwargs)
-    monkeypatch.setattr(dl, 'check_host', slow_lookup)
+    monkeypatch.setattr(net, 'check_host', slow_lookup)
     with PhotoServer(latency=0.1) as srv, pytest.raises(TimeoutError, match='no picture after 0.5 s'):
         within(1.2, fetch, srv.url + redirects(5), deadline=0.5, allow_private=True)
 
@@ -148,7 +150,7 @@ def test_a_killed_build_leaves_no_lock_behind(tmp_path):
     "The system releases the lock of a killed build; the lock file it leaves is taken over and removed"
     holder = subprocess.Popen([sys.executable, '-c', textwrap.dedent(f'''
         import time
-        from duckling_mirror.download import lock_dataset
+        from duckling_mirror.dataset import lock_dataset
         with lock_dataset({str(tmp_path)!r}): print('held', flush=True); time.sleep(60)''')], stdout=subprocess.PIPE, text=True)
     try: assert holder.stdout.readline() == 'held\n'
     finally: holder.kill(); holder.wait()

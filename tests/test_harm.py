@@ -12,7 +12,8 @@ import pytest
 from PIL import Image, ImageEnhance
 from test_commands import ENV, ok, run
 from duckling_mirror.errors import MirrorError
-from duckling_mirror.download import build_dataset, check_dataset, folder_search, folder_terms, read_manifest, sha256, write_manifest
+from duckling_mirror.dataset import check_dataset, read_manifest, sha256, write_manifest
+from duckling_mirror.download import build_dataset, folder_search, folder_terms
 from duckling_mirror.train import duckling_mirror_train, save_learner, train
 from duckling_mirror.evaluate import duckling_mirror_cv
 from duckling_mirror.interpret import apply_cleaning, duckling_mirror_undo, undo_cleaning
@@ -287,7 +288,7 @@ def burst(src: Path, d: Path, n: int = 6) -> Path:
     return d
 
 def test_cross_validating_labels_of_look_alike_photos_is_one_line_before_training(tmp_path):
-    from duckling_mirror.download import file_info
+    from duckling_mirror.dataset import file_info
     shots = burst(sample_photos()/'duck'/'duck_001.jpg', tmp_path/'plain'/'duck')
     hashes = [int(file_info(f)['phash'], 16) for f in sorted(shots.iterdir())]
     assert max((a ^ b).bit_count() for a, b in zip(hashes, hashes[1:])) <= 10  # look-alikes, in a chain

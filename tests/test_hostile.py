@@ -7,7 +7,10 @@ import pytest
 from PIL import Image
 import duckling_mirror.download as dl
 import duckling_mirror.interpret as it
-from duckling_mirror.download import build_dataset, check_dataset, read_manifest, fetch, image_name, search_file
+import duckling_mirror.net as net
+from duckling_mirror.dataset import check_dataset, read_manifest
+from duckling_mirror.download import build_dataset, image_name, search_file
+from duckling_mirror.net import fetch
 from duckling_mirror.interpret import apply_cleaning, undo_cleaning
 from duckling_mirror.search import SearchTerm
 from duckling_mirror.testing import PhotoServer, sample_photos
@@ -109,8 +112,8 @@ def test_private_addresses_are_refused_unless_allowed(tmp_path):
 
 def test_each_redirect_hop_is_checked_before_connecting(monkeypatch):
     "A public-looking host redirects to the cloud metadata address, and to ftp: both refused, neither connected to"
-    real = dl.check_host
-    monkeypatch.setattr(dl, 'check_host', lambda h, p, allow_private=False: '127.0.0.1' if h == 'photos.test' else real(h, p, allow_private))
+    real = net.check_host
+    monkeypatch.setattr(net, 'check_host', lambda h, p, allow_private=False: '127.0.0.1' if h == 'photos.test' else real(h, p, allow_private))
     listener = socket.socket(); listener.bind(('127.0.0.1', 0)); listener.listen(); listener.settimeout(0.5)
     with PhotoServer() as srv, listener:
         base = f'http://photos.test:{srv.server_port}'
@@ -249,6 +252,6 @@ def test_bad_arguments_get_one_line_and_exit_code_2_before_any_work(tmp_path, ar
     assert not (tmp_path/'data').exists()
 
 def test_unexpected_errors_keep_their_traceback(tmp_path):
-    patch = "import duckling_mirror.cli as c\ndef boom(*a, **k): raise ZeroDivisionError('a bug')\nc.duckling_mirror_dataset = boom\n"
+    patch = "import duckling_mirror.cli as c\ndef boom(*a, **k): raise ZeroDivisionError('a bug')\nc.make_dataset = boom\n"
     out = run_cli(tmp_path, '--images', folder(tmp_path, 'duck', 'swan'), '--dest', tmp_path/'data', patch=patch)
     assert out.returncode == 1 and 'Traceback' in out.stderr and 'ZeroDivisionError' in out.stderr

@@ -4,7 +4,8 @@ import csv, json, os, subprocess, sys, time
 from pathlib import Path
 import pytest
 from ddgs.exceptions import DDGSException
-from duckling_mirror.download import build_dataset, read_manifest, trainable
+from duckling_mirror.dataset import read_manifest, trainable
+from duckling_mirror.download import build_dataset
 from duckling_mirror.export import export_mirror
 from duckling_mirror.search import (LICENSES, NoConnection, RateLimited, SearchError, image_sources, license_terms, search_images,
                                     search_commons, search_openverse)

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from fastai.vision.all import parent_label
-from duckling_mirror.download import DatasetError
+from duckling_mirror.dataset import DatasetError
 from duckling_mirror.evaluate import CrossValidation
 from duckling_mirror.interpret import SuspectsCleaner, apply_cleaning, save_suspects, suspects, undo_cleaning
 from duckling_mirror.testing import sample_photos, sample_dataset, WATERFOWL_TERMS

@@ -13,7 +13,7 @@ sys.path.insert(0, str(HERE/'tests'))
 from make_fixtures import licence, page
 
 def main(photos=HERE.parent/'shared'/'photos'):
-    from duckling_mirror.download import duckling_mirror_dataset
+    from duckling_mirror.download import make_dataset
     from duckling_mirror.export import write_space
     from duckling_mirror.web import write_web
     tmp = Path(tempfile.mkdtemp())
@@ -25,7 +25,7 @@ def main(photos=HERE.parent/'shared'/'photos'):
         for r in csv.DictReader(f):
             name = Path(r['file']).name
             if name in labels: w.writerow([f'{labels[name]}/{name}', *licence(r), page(r)])
-    duckling_mirror_dataset(dest=str(tmp/'dataset'), images=str(view))
+    make_dataset(dest=str(tmp/"dataset"), images=str(view))
     write_space(HERE/'app', dataset=tmp/'dataset')
     write_web(HERE/'web', HERE/'app')
     print((HERE/'app'/'CREDITS.md').read_text()[:600])
