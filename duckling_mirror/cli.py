@@ -23,12 +23,14 @@ def make_mirror(
     images: str = None,  # a folder with one sub-folder of photos per label: train on these instead of searching the web
     dest: str = 'data/mirror',  # where the dataset goes
     n: int = None,  # search results per search term (100); every photo with `--images`
-    sources: str = DEFAULT_SOURCES,  # the image searches to ask, in order: ddg, commons, openverse, serpapi (needs SERPAPI_KEY)
+    # the image searches to ask, in order: ddg, commons, openverse, serpapi (needs SERPAPI_KEY)
+    sources: str = DEFAULT_SOURCES,
     license: str = 'any',  # the reuse the pictures' licences must allow: any, open, commercial, modification
     app: str = 'app',  # where the trained model goes
     web: str = None,  # where the static mirror goes, which answers in the browser (default: web/ beside --app)
     overwrite: bool = False,  # replace files in `app` that an export did not write (a Space's own README.md, say)
-    cv: int = 0,  # cross-validate with this many folds first (5 is good; costs that many trainings): honest figures, calibration from every picture, and the final model trained on all of them
+    # cross-validate with this many folds first (5 is good; costs that many trainings): honest figures, calibration from every picture, and the final model trained on all of them
+    cv: int = 0,
     **recipe,
 ) -> Learner:
     "Check everything first, then build the dataset (`make_dataset`), cross-validate (`make_cv`), `train` and `export_mirror`"

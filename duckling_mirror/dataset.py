@@ -29,7 +29,8 @@ class Status:
     ok, failed, broken, duplicate, conflict = 'ok', 'failed', 'broken', 'duplicate', 'conflict'  # set by downloading
     removed, relabelled = 'removed', 'relabelled'  # set by cleaning
 
-STATUSES = [Status.ok, Status.failed, Status.broken, Status.duplicate, Status.conflict, Status.removed, Status.relabelled]
+STATUSES = [Status.ok, Status.failed, Status.broken, Status.duplicate, Status.conflict, Status.removed,
+            Status.relabelled]
 
 # %% ../nbs/00b_dataset.ipynb #ab5249e2
 def trainable(
@@ -81,7 +82,8 @@ def write_atomic(
 ) -> Path:
     "Write `data` to `f` through a temporary file renamed into place, so that `f` is never half-written"
     kw = {} if isinstance(data, bytes) else dict(mode='w', encoding='utf-8', errors=errors, newline='')
-    with atomic_save(f, prefix='.', **kw) as o: o.write(data); o.flush()  # a full disk says so here, and the temporary file goes
+    # a full disk says so here, and the temporary file goes
+    with atomic_save(f, prefix='.', **kw) as o: o.write(data); o.flush()
     os.chmod(f, 0o666 & ~UMASK)  # as `open` would have made it, not private like a temporary file
     return Path(f)
 
@@ -150,16 +152,20 @@ def read_manifest(
     for c in ('width', 'height'):
         n = pd.to_numeric(df[c], errors='coerce')
         if bad := [i for i, (v, x) in enumerate(zip(df[c], n)) if v.strip() and not (x == x and float(x).is_integer())]:
-            raise DatasetError(f'{f} line {bad[0] + 2}: {c} {df[c][bad[0]]!r} is not a whole number of pixels; fix that row')
+            raise DatasetError(f'{f} line {bad[0] + 2}: {c} {df[c][bad[0]]!r} is not a whole number of pixels; fix '
+                               'that row')
         df[c] = n.astype('Int64')
-    if bad := [i for i, v in enumerate(df.phash) if v and not re.fullmatch('[0-9a-f]{1,16}', v)]:  # 64 bits, as `imagehash` writes them
-        raise DatasetError(f'{f} line {bad[0] + 2}: phash {df.phash[bad[0]][:80]!r} is not a perceptual hash (16 hex digits); fix that row')
+    # 64 bits, as `imagehash` writes them
+    if bad := [i for i, v in enumerate(df.phash) if v and not re.fullmatch('[0-9a-f]{1,16}', v)]:
+        raise DatasetError(f'{f} line {bad[0] + 2}: phash {df.phash[bad[0]][:80]!r} is not a perceptual hash (16 hex '
+                           'digits); fix that row')
     seen = {}
     for i, (file, status) in enumerate(zip(df.file, df.status)):
         if file: in_dataset(dest, file, f'{f} line {i + 2}')
         elif status in (Status.ok, Status.relabelled, Status.removed, Status.conflict):
             raise DatasetError(f'{f} line {i + 2}: a picture that is {status} needs its file; fix that row')
-        if file and (j := seen.setdefault(file, i)) != i: raise DatasetError(f'{f} line {i + 2}: {file!r} is listed again (first on line {j + 2}); remove one')
+        if file and (j := seen.setdefault(file, i)) != i:
+            raise DatasetError(f'{f} line {i + 2}: {file!r} is listed again (first on line {j + 2}); remove one')
     return df
 
 # %% ../nbs/00b_dataset.ipynb #9b1ce178
@@ -197,7 +203,8 @@ def _lock(f: Path) -> int | None:
         fd = os.open(f, os.O_RDWR | os.O_CREAT)
         try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError: os.close(fd); raise
-        except OSError: os.close(fd); return None  # a file system without locks (some network mounts): unlocked, as before
+        # a file system without locks (some network mounts): unlocked, as before
+        except OSError: os.close(fd); return None
         try:
             if os.path.samestat(os.fstat(fd), os.stat(f)): return fd
         except FileNotFoundError: pass
@@ -214,4 +221,5 @@ def lock_dataset(
     except BlockingIOError: raise DatasetError(f'another build is running in {dest}; wait for it to finish') from None
     try: yield
     finally:
-        if fd is not None: f.unlink(missing_ok=True); os.close(fd)  # removed while held, so no one locks a file on its way out
+        # removed while held, so no one locks a file on its way out
+        if fd is not None: f.unlink(missing_ok=True); os.close(fd)

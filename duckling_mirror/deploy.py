@@ -34,13 +34,15 @@ def duckling_mirror_serve(
         try: make_demo(app).launch(server_port=port, share=share, max_file_size=MAX_FILE_SIZE)
         except OSError as e:
             if 'port' not in str(e): raise
-            raise MirrorError(f'--port {port}: something else is using it; choose another port (--port {port + 1 if port < 65535 else 7861})') from None
+            raise MirrorError(f'--port {port}: something else is using it; choose another port (--port '
+                              f'{port + 1 if port < 65535 else 7861})') from None
 
 # %% ../nbs/05a_deploy.ipynb #4a17522d
 class PushError(MirrorError): "The Space could not be created or updated, and why"
 
 # %% ../nbs/05a_deploy.ipynb #0d3da61a
-SPACES = {  # the Spaces push publishes, by the SDK their README.md names: the file the Space starts from, the files export writes, in words
+# the Spaces push publishes, by the SDK their README.md names: the file the Space starts from, the files export writes, in words
+SPACES = {
     'static': dict(app_file='index.html', files=WEB_FILES, what='the static mirror'),
     'gradio': dict(app_file='app.py', files=APP_FILES, what='the Gradio app'),
 }
@@ -56,7 +58,8 @@ def check_inside(
         if (p := app_dir.joinpath(*parts[:i])).is_symlink():
             raise UsageError(f'{p}: a link (to {os.readlink(p)}), not a file; push follows no link, so that nothing from outside '
                              f'{app_dir} is published by mistake: put the file itself there, or remove it')
-    if not (p := app_dir/rel).resolve().is_relative_to(app_dir.resolve()): raise UsageError(f'{p}: outside {app_dir}, not pushed')
+    if not (p := app_dir/rel).resolve().is_relative_to(app_dir.resolve()):
+        raise UsageError(f'{p}: outside {app_dir}, not pushed')
     return p
 
 # %% ../nbs/05a_deploy.ipynb #6c953a3a
@@ -74,7 +77,8 @@ def read_inside(
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode): raise UsageError(f'{p}: not a file (a folder, a pipe or a device): remove it')
         if max_size is not None and st.st_size > max_size:
-            raise UsageError(f'{p}: {st.st_size / 1e6:.1f} MB, more than the {max_size / 1e6:g} MB push takes for it: make it smaller, or remove it')
+            raise UsageError(f'{p}: {st.st_size / 1e6:.1f} MB, more than the {max_size / 1e6:g} MB push takes for it: '
+                             'make it smaller, or remove it')
         with open(fd, 'rb', closefd=False) as f: return f.read()
     finally: os.close(fd)
 
@@ -85,23 +89,28 @@ def front_matter(
     "The settings in `readme`'s front matter (`sdk`, `app_file`, ...); {} if it has none that parses"
     import logging
     from huggingface_hub import SpaceCard
-    logging.getLogger('huggingface_hub.repocard').setLevel(logging.ERROR)  # it warns of a card without front matter: we say so
+    # it warns of a card without front matter: we say so
+    logging.getLogger('huggingface_hub.repocard').setLevel(logging.ERROR)
     try: return SpaceCard(readme.decode('utf-8')).data.to_dict()
     except Exception: return {}
 
 # %% ../nbs/05a_deploy.ipynb #03b73583
 def space_sdk(
-    app_dir: Path,  # a folder to push, as `export_mirror` wrote it: the static mirror (`web/`) or the Gradio app (`app/`)
+    # a folder to push, as `export_mirror` wrote it: the static mirror (`web/`) or the Gradio app (`app/`)
+    app_dir: Path,
 ) -> str:
     "The SDK `app_dir`'s README.md configures, 'static' or 'gradio' (a key of `SPACES`); else a `UsageError` saying what it found"
     app_dir = Path(app_dir)
-    if not app_dir.is_dir(): raise UsageError(f'{app_dir} is not an exported mirror: no such folder (export one: duckling-mirror-export)')
-    if not os.path.lexists(app_dir/'README.md'): raise UsageError(f'{app_dir} is not an exported mirror: README.md missing (export one: duckling-mirror-export)')
+    if not app_dir.is_dir():
+        raise UsageError(f'{app_dir} is not an exported mirror: no such folder (export one: duckling-mirror-export)')
+    if not os.path.lexists(app_dir/'README.md'):
+        raise UsageError(f'{app_dir} is not an exported mirror: README.md missing (export one: duckling-mirror-export)')
     sdk = front_matter(read_inside(app_dir, 'README.md', 1_000_000)).get('sdk')
     if isinstance(sdk, str) and sdk in SPACES: return sdk
     raise UsageError(f"{app_dir} is not an exported mirror: its README.md does not configure the Space (its front matter "
                      f"{f'says sdk: {sdk}' if sdk else 'names no sdk'}; push publishes sdk: static, the mirror in the browser, or "
-                     "sdk: gradio, the app): export the mirror again (duckling-mirror-export), or put its front matter back")
+                     "sdk: gradio, the app): export the mirror again (duckling-mirror-export), or put its front matter "
+                     "back")
 
 # %% ../nbs/05a_deploy.ipynb #87285e91
 def space_paths(
@@ -113,11 +122,14 @@ def space_paths(
     app_dir = Path(app_dir)
     names = SPACES[sdk or space_sdk(app_dir)]['files']
     missing = [f for f in names if not os.path.lexists(app_dir/f)]
-    if missing: raise UsageError(f'{app_dir} is not an exported mirror: {", ".join(missing)} missing (export one: duckling-mirror-export)')
+    if missing:
+        raise UsageError(f'{app_dir} is not an exported mirror: {", ".join(missing)} missing (export one: '
+                         'duckling-mirror-export)')
     ex = check_inside(app_dir, 'examples')
     names_ex = sorted(n for n in os.listdir(ex) if not n.startswith('.')) if ex.is_dir() else []
     if odd := next((n for n in names_ex if not n.isprintable() or n != n.encode('utf-8', 'replace').decode()), None):
-        raise UsageError(f'{ex}/{odd.encode("utf-8", "surrogateescape")!r}: a name the Hub cannot hold (not printable text): rename it')
+        raise UsageError(f'{ex}/{odd.encode("utf-8", "surrogateescape")!r}: a name the Hub cannot hold (not printable '
+                         'text): rename it')
     return [*names, *(f'examples/{n}' for n in names_ex if n == 'provenance.csv' or Path(n).suffix.lower() in suffixes)]
 
 # %% ../nbs/05a_deploy.ipynb #305bfd73
@@ -132,7 +144,8 @@ def read_space(
     for rel, data in files.items():
         if rel.startswith('examples/') and rel != 'examples/provenance.csv':
             try: open_image(io.BytesIO(data))
-            except ValueError as e: raise UsageError(f'{Path(app_dir)/rel}: not an example picture ({e}); remove it') from None
+            except ValueError as e:
+                raise UsageError(f'{Path(app_dir)/rel}: not an example picture ({e}); remove it') from None
     return files
 
 # %% ../nbs/05a_deploy.ipynb #001bdc9c
@@ -142,7 +155,8 @@ def check_space(
 ) -> str:
     "The kind of Space `files` make, 'static' or 'gradio', if it can start: a mirror whose model fits it, a README that configures that kind"
     try: check_mirror(json.loads(files['mirror.json']), model=files['model.onnx'])
-    except (ValueError, TypeError, AttributeError, KeyError) as e: raise UsageError(f'{where}: not pushed, its mirror does not load: {e}') from None
+    except (ValueError, TypeError, AttributeError, KeyError) as e:
+        raise UsageError(f'{where}: not pushed, its mirror does not load: {e}') from None
     meta = front_matter(files.get('README.md', b''))
     kind = SPACES.get(meta.get('sdk')) if isinstance(meta.get('sdk'), str) else None
     if kind is None or meta.get('app_file') != kind['app_file'] or {p for p in files if not p.startswith('examples/')} != set(kind['files']):
@@ -169,18 +183,21 @@ def space_id(
 ) -> str:
     "The Space's id in `repo_id`, checked as `huggingface_hub` checks it; else a `UsageError` saying what one looks like"
     from huggingface_hub.utils import HFValidationError, validate_repo_id
-    if not repo_id or not repo_id.strip(): raise UsageError('Which Space? Give its name, like `your-name/duckling-mirror`.')
+    if not repo_id or not repo_id.strip():
+        raise UsageError('Which Space? Give its name, like `your-name/duckling-mirror`.')
     looks = ("a Space id looks like user/name (or just name, under your user), with letters, digits, '-', '_' and '.', "
              "or is the Space's address, https://huggingface.co/spaces/user/name")
     s = repo_id.strip()
     if m := re.fullmatch(r'(?:https?://)?(?:www\.)?(?:huggingface|hf)\.co/+(.*)|https?://[^/]+/+(.*)', s, re.I):
         parts = re.split(r'[?#]', m[1] if m[1] is not None else m[2])[0].strip('/').split('/')
         if parts[0] == 'datasets': raise UsageError(f"{repo_id!r} is a dataset's address, not a Space's: {looks}")
-        if parts[0] != 'spaces' and len(parts) >= 2: raise UsageError(f"{repo_id!r} is a model's address, not a Space's: {looks}")
+        if parts[0] != 'spaces' and len(parts) >= 2:
+            raise UsageError(f"{repo_id!r} is a model's address, not a Space's: {looks}")
         s = '/'.join(parts[1:3]) if parts[0] == 'spaces' and len(parts) >= 3 else repo_id
         from huggingface_hub import constants
         host, hub = (urlparse(u if '://' in u else f'https://{u}').hostname or '' for u in (repo_id.strip(), endpoint or constants.ENDPOINT))
-        if m[1] is None and host.lower() != hub.lower():  # an address on another Hub than the one pushed to: never send it elsewhere
+        # an address on another Hub than the one pushed to: never send it elsewhere
+        if m[1] is None and host.lower() != hub.lower():
             raise UsageError(f"{repo_id!r} is a Space on {host}, but the push goes to {hub}: pass --endpoint https://{host}, or give the Space's id")
     try: validate_repo_id(s)
     except HFValidationError: raise UsageError(f'{repo_id!r} is not a Space id: {looks}') from None
@@ -197,7 +214,8 @@ def check_token(
         try: token, where = get_token(), 'The token in HF_TOKEN (or the one `hf auth login` saved)'
         except Exception: return None  # none to be had: the Hub's own check says so
         if token is None: return None
-    if not token.strip(): raise UsageError(f'{where} is empty: give one (hf_...), or leave --token out to use HF_TOKEN or `hf auth login`')
+    if not token.strip():
+        raise UsageError(f'{where} is empty: give one (hf_...), or leave --token out to use HF_TOKEN or `hf auth login`')
     token = token.strip()
     bad = next((i for i, c in enumerate(token) if not (c.isascii() and c.isprintable()) or c.isspace()), None)
     if bad is not None:
@@ -207,7 +225,8 @@ def check_token(
 
 # %% ../nbs/05a_deploy.ipynb #e82feaa2
 def space_hardware(
-    hardware: str | None,  # the hardware asked for: 'zero-a10g' (ZeroGPU), or another of `huggingface_hub.SpaceHardware`; None: the Hub's default
+    # the hardware asked for: 'zero-a10g' (ZeroGPU), or another of `huggingface_hub.SpaceHardware`; None: the Hub's default
+    hardware: str | None,
     sdk: str = 'gradio',  # the kind of Space, 'static' or 'gradio'
 ) -> str | None:
     "`hardware` as the Hub names it, if a Space of `sdk` may ask for it: the Gradio app only; else a `UsageError`"
@@ -242,7 +261,8 @@ def create_refusal(
                     f'old, with a verified email. {free}{hub}')
         if sdk == 'gradio' and hardware in (None, 'cpu-basic'):
             return (f"The Hub will not create the Gradio Space {repo_id} on {user}'s plan: since July 2026 a Gradio Space needs a paid "
-                    f'plan (PRO), or ZeroGPU hardware, 2 Spaces per free account (--gradio --hardware zero-a10g). {free}{hub}')
+                    f'plan (PRO), or ZeroGPU hardware, 2 Spaces per free account (--gradio --hardware zero-a10g). '
+                    f'{free}{hub}')
         if sdk == 'gradio':
             return (f'The Hub will not put {repo_id} on {hardware} for {user}: paid hardware needs billing on the account, at '
                     f'https://huggingface.co/settings/billing. {free}{hub}')
@@ -254,24 +274,30 @@ def create_refusal(
 
 # %% ../nbs/05a_deploy.ipynb #6593f5b7
 def push_mirror(
-    app_dir: Path = 'web',  # the folder to push, as `export_mirror` wrote it: the static mirror (`web/`, free), or the Gradio app (`app/`)
+    # the folder to push, as `export_mirror` wrote it: the static mirror (`web/`, free), or the Gradio app (`app/`)
+    app_dir: Path = 'web',
     repo_id: str | None = None,  # the Space: 'user/name', just 'name' under your user, or its address
-    token: str | None = None,  # a Hugging Face token with write access; None: `HF_TOKEN` or the one `hf auth login` saved
-    private: bool = False,  # make a new Space private (an existing public one is refused: push does not change who sees it)
+    # a Hugging Face token with write access; None: `HF_TOKEN` or the one `hf auth login` saved
+    token: str | None = None,
+    # make a new Space private (an existing public one is refused: push does not change who sees it)
+    private: bool = False,
     endpoint: str | None = None,  # the Hub's address; None: huggingface.co (or `HF_ENDPOINT`)
-    hardware: str | None = None,  # a new Gradio Space's hardware: 'zero-a10g' (ZeroGPU), or another of `SpaceHardware`; None: the Hub's default
+    # a new Gradio Space's hardware: 'zero-a10g' (ZeroGPU), or another of `SpaceHardware`; None: the Hub's default
+    hardware: str | None = None,
 ) -> str:
     "Create the Space `repo_id` if needed, of the kind `app_dir`'s README.md names (static or Gradio), and send it `app_dir`'s Space files in one commit; its address"
     from huggingface_hub import CommitOperationAdd, HfApi
     from huggingface_hub.errors import HfHubHTTPError, LocalTokenNotFoundError, RepositoryNotFoundError
     repo_id, token, app_dir = space_id(repo_id, endpoint), check_token(token), Path(app_dir)
-    for kind in SPACES.values(): finish_export(app_dir, kind['files'])  # an export that was interrupted is finished first
+    # an export that was interrupted is finished first
+    for kind in SPACES.values(): finish_export(app_dir, kind['files'])
     sdk = space_sdk(app_dir)
     hardware = space_hardware(hardware, sdk)
     files = read_space(app_dir, sdk=sdk)
     mirror, why = load_mirror(app_dir)
     if mirror is None: raise UsageError(f"{app_dir}: not pushed, its mirror does not load: {' '.join(why.split())}")
-    if check_space(files, app_dir) != sdk: raise UsageError(f'{app_dir}/README.md changed while push read the folder: push again')
+    if check_space(files, app_dir) != sdk:
+        raise UsageError(f'{app_dir}/README.md changed while push read the folder: push again')
     api = HfApi(endpoint=endpoint, token=token)
     try: user = api.whoami()['name']
     except LocalTokenNotFoundError:
@@ -286,21 +312,28 @@ def push_mirror(
         raise PushError(f'The Hugging Face Hub at {api.endpoint} could not be reached ({type(e).__name__}: {str(e)[:120]}); '
                         'check the internet connection (and --endpoint)') from None
     if '/' not in repo_id: repo_id = f'{user}/{repo_id}'
-    try: space = api.space_info(repo_id)  # there already? Then it is updated, not created: its kind, who sees it and its hardware stay
+    # there already? Then it is updated, not created: its kind, who sees it and its hardware stay
+    try: space = api.space_info(repo_id)
     except RepositoryNotFoundError: space = None
-    except HfHubHTTPError as e: raise PushError(f"The Hub would not say whether {repo_id} exists ({' '.join(str(e).split())}).") from None
+    except HfHubHTTPError as e:
+        raise PushError(f"The Hub would not say whether {repo_id} exists ({' '.join(str(e).split())}).") from None
     if space is None:
-        try: url = api.create_repo(repo_id, repo_type='space', space_sdk=sdk, space_hardware=hardware, exist_ok=True, private=private)
+        try:
+            url = api.create_repo(repo_id, repo_type='space', space_sdk=sdk, space_hardware=hardware, exist_ok=True,
+                                  private=private)
         except HfHubHTTPError as e: raise PushError(create_refusal(e, repo_id, user, sdk, hardware)) from None
         if url.repo_type != 'space':
-            raise PushError(f'{repo_id} is already taken by a {url.repo_type} repository on the Hub: choose another name for the Space.')
+            raise PushError(f'{repo_id} is already taken by a {url.repo_type} repository on the Hub: choose another '
+                            'name for the Space.')
     elif space.sdk not in (None, sdk):
         raise PushError(f"{repo_id} is a {dict(gradio='Gradio', docker='Docker').get(space.sdk, space.sdk)} Space already, and {app_dir} is {SPACES[sdk]['what']} (sdk: {sdk}): push does not "
-                        'turn a Space into another kind. Give another name for a new Space, or delete that one on the Hub first. Nothing was sent.')
+                        'turn a Space into another kind. Give another name for a new Space, or delete that one on the '
+                        'Hub first. Nothing was sent.')
     elif private and not space.private:
         raise PushError(f'{repo_id} is a public Space already, and push does not change who sees it: make it private in its '
                         'settings on the Hub first, or push without --private. Nothing was sent.')
-    elif hardware: print(f'{repo_id} is there already: its hardware stays as it is (change it in its settings on the Hub).')
+    elif hardware:
+        print(f'{repo_id} is there already: its hardware stays as it is (change it in its settings on the Hub).')
     ops = [CommitOperationAdd(path_in_repo=p, path_or_fileobj=b) for p, b in files.items()]
     try: api.create_commit(repo_id, ops, commit_message='Update the mirror', repo_type='space')
     except HfHubHTTPError as e: raise PushError(f'The upload to {repo_id} failed ({e}).') from None
@@ -314,10 +347,12 @@ def push_mirror(
 @call_parse
 def duckling_mirror_push(
     repo_id: str,  # the Space: 'user/name', just 'name' under your user, or its address
-    web: str = None,  # the static mirror's folder, as `export_mirror` wrote it (default: web), pushed unless --gradio: free on every account
+    # the static mirror's folder, as `export_mirror` wrote it (default: web), pushed unless --gradio: free on every account
+    web: str = None,
     gradio: bool = False,  # push the Gradio app instead: on a paid plan, or on ZeroGPU (--hardware zero-a10g)
     app: str = None,  # the Gradio app's folder, as `export_mirror` wrote it (default: app); naming it means --gradio
-    hardware: str = None,  # a new Gradio Space's hardware: zero-a10g (ZeroGPU, 2 per free account) or another of huggingface_hub's SpaceHardware (default: the Hub's, cpu-basic)
+    # a new Gradio Space's hardware: zero-a10g (ZeroGPU, 2 per free account) or another of huggingface_hub's SpaceHardware (default: the Hub's, cpu-basic)
+    hardware: str = None,
     token: str = None,  # a Hugging Face token with write access (default: HF_TOKEN, or `hf auth login`'s)
     private: bool = False,  # make a new Space private
     endpoint: str = None,  # the Hub's address (default: huggingface.co, or `HF_ENDPOINT`)
@@ -325,7 +360,9 @@ def duckling_mirror_push(
     "Push the mirror to a Hugging Face Space, created if needed: the static mirror (free), or the Gradio app (--gradio); its own files and example pictures, nothing else"
     with friendly_errors(duckling_mirror_push, 'duckling-mirror-push'):
         gradio = gradio or app is not None
-        if gradio and web is not None: raise UsageError(f'--web {web} and --gradio: one Space at a time, the static mirror (--web) or the app (--gradio, --app)')
+        if gradio and web is not None:
+            raise UsageError(f'--web {web} and --gradio: one Space at a time, the static mirror (--web) or the app '
+                             '(--gradio, --app)')
         folder, flag = ((app or 'app'), f'--app {app or "app"}') if gradio else ((web or 'web'), f'--web {web or "web"}')
         if (kind := space_sdk(folder)) != ('gradio' if gradio else 'static'):
             raise UsageError(f'{flag}: that folder is {SPACES[kind]["what"]} (its README.md says sdk: {kind}); '

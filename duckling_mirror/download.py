@@ -98,7 +98,8 @@ def mark_duplicates(
 def search_file(
     dest: Path,  # the dataset folder
     query: str,  # the search
-    source: str = '',  # the source asked ('commons', ...); '' or 'ddg': the file name of searches saved before there were sources
+    # the source asked ('commons', ...); '' or 'ddg': the file name of searches saved before there were sources
+    source: str = '',
 ) -> Path:
     "Where the results of `query` from `source` are saved: a slug of it plus a hash, so any query makes a safe file name"
     slug = re.sub(r'[^a-z0-9]+', '-', query.lower()).strip('-')[:40]
@@ -128,12 +129,14 @@ def saved_search(
             raise e
         if (ok(saved) and isinstance(saved.get('results'), list) and saved['n'] >= n
             and all(isinstance(r, dict) and isinstance(r.get('image'), str) for r in saved['results'])):
-            if source == 'ddg' and 'source' not in saved:  # saved before there were sources: ddgs' records, `source` its engine
+            # saved before there were sources: ddgs' records, `source` its engine
+            if source == 'ddg' and 'source' not in saved:
                 keep = lambda r: {k: v for k, v in r.items() if k not in ('source', 'query', 'license_filter')}
                 return [{**r, **result(query, 'ddg', license, **{**keep(r), 'engine': r.get('source')})} for r in saved['results'][:n]]
             return saved['results'][:n]  # else: torn, hand-made or for another query: search again
     res = search(query, n)[:n]
-    write_atomic(f, json.dumps(dict(query=query, n=n, source=source, license=license, date=now(), results=res), indent=1))
+    write_atomic(f, json.dumps(dict(query=query, n=n, source=source, license=license, date=now(), results=res),
+                               indent=1))
     return res
 
 # %% ../nbs/01_download.ipynb #3d8191ee
@@ -185,7 +188,8 @@ def search_results(
     terms: Iterable[SearchTerm],  # what to search for, and the label of each search
     dest: Path,  # the dataset folder
     n: int = 100,  # results per term
-    search: Callable | dict | None = None,  # `search(query, max_results)`, or {source name: search} asked in turn (`image_sources`); None: `DEFAULT_SOURCES`
+    # `search(query, max_results)`, or {source name: search} asked in turn (`image_sources`); None: `DEFAULT_SOURCES`
+    search: Callable | dict | None = None,
     refresh: bool = False,  # search again instead of using the saved searches
     license: str = 'any',  # the licence filter, for the default sources and the saved searches
     say: Callable | None = print,  # where the line per term that says which source answered goes
@@ -200,7 +204,8 @@ def search_results(
                 if name in limited and not search_file(dest, query, name).exists(): raise limited[name]
                 return saved_search(searches[name], query, k, dest, refresh, name, license)
             except SearchError as e:
-                if isinstance(e, (RateLimited, NoConnection)): limited.setdefault(name, type(e)(f'{e} (earlier in this run)'))
+                if isinstance(e, (RateLimited, NoConnection)):
+                    limited.setdefault(name, type(e)(f'{e} (earlier in this run)'))
                 if not getattr(e, 'saved', False): skipped[name] = e
                 raise
         recs = search_images(t.query, n, searches, ask=ask, say=say if len(searches) > 1 else None)
@@ -242,9 +247,11 @@ def download_all(
 ) -> pd.DataFrame:
     "The manifest rows of `recs`: the planned ones as they were, the others downloaded now"
     todo = [r for r, o in zip(recs, plan) if o is None]
-    get = partial(download_image, dest=dest, max_size=max_size, **kwargs)  # not through `parallel`: it has a `timeout` too
+    # not through `parallel`: it has a `timeout` too
+    get = partial(download_image, dest=dest, max_size=max_size, **kwargs)
     done = iter(parallel(get, todo, n_workers=n_workers, threadpool=True, progress=progress and len(todo) > 1))
-    df = pd.DataFrame([next(done) if o is None else o for o in plan], columns=list(dict.fromkeys(MANIFEST_COLS + [k for r in recs for k in r])))
+    df = pd.DataFrame([next(done) if o is None else o for o in plan],
+                      columns=list(dict.fromkeys(MANIFEST_COLS + [k for r in recs for k in r])))
     for c in df.columns:
         if c in ('width', 'height'): df[c] = pd.to_numeric(df[c], errors='coerce').astype('Int64')
         else: df[c] = df[c].astype(object).where(df[c].notna(), '').astype(str)
@@ -268,7 +275,8 @@ def build_dataset(
     terms: Iterable[SearchTerm],  # what to search for, and the label of each search
     dest: Path,  # the dataset folder: one sub-folder per label, `manifest.csv`, `README.md`, `searches/`
     n: int = 100,  # search results per term
-    search: Callable | dict | None = None,  # `search(query, max_results)`, or {source: search} asked in turn (`image_sources`); None: `DEFAULT_SOURCES`
+    # `search(query, max_results)`, or {source: search} asked in turn (`image_sources`); None: `DEFAULT_SOURCES`
+    search: Callable | dict | None = None,
     max_size: int = 400,  # longest side kept, in pixels
     n_workers: int = 16,  # parallel downloads
     retry: bool = False,  # try failed and broken downloads again
@@ -284,7 +292,8 @@ def build_dataset(
     dest.mkdir(parents=True, exist_ok=True)
     for d in {dest/t.label for t in terms} | {dest/'searches'}:
         if d.is_symlink() or (d.exists() and not d.is_dir()):
-            raise DatasetError(f"{d} is a link or a file: the dataset's pictures and searches go in folders of its own; remove it")
+            raise DatasetError(f"{d} is a link or a file: the dataset's pictures and searches go in folders of its "
+                               "own; remove it")
     with lock_dataset(dest):
         for p in dest.rglob('.*tmp'): p.unlink()  # left by an interrupted run
         recs = search_results(terms, dest, n, search, refresh, license, print if progress else None)
@@ -303,12 +312,14 @@ def read_credits(
     limit = csv.field_size_limit()
     try:
         csv.field_size_limit(100_000)
-        with open(f, newline='', encoding='utf-8-sig', errors='replace') as o:  # a BOM, as spreadsheets write it, is not part of the first column
+        # a BOM, as spreadsheets write it, is not part of the first column
+        with open(f, newline='', encoding='utf-8-sig', errors='replace') as o:
             for r in csv.DictReader(o):
                 r = {str(k).strip().lower(): str(v).strip() for k, v in r.items() if k is not None and isinstance(v, str)}
                 name = re.sub(r'^(\./)+', '', r.get('file', '').replace('\\', '/'))
                 if name: out[name] = {k: r[k] for k in ('license', 'license_url', 'creator', 'url') if r.get(k)}
-    except csv.Error as e: raise UsageError(f'{f}: cannot be read as CSV ({e}); fix it, or move it away to build without credits') from None
+    except csv.Error as e:
+        raise UsageError(f'{f}: cannot be read as CSV ({e}); fix it, or move it away to build without credits') from None
     finally: csv.field_size_limit(limit)
     return out
 
@@ -354,26 +365,34 @@ def make_dataset(
     images: str = None,  # a folder with one sub-folder of photos per label: use these instead of searching the web
     n: int = None,  # search results per search term (100); every photo with `--images`
     retry: bool = False,  # try failed and broken downloads again
-    refresh: bool = False,  # search again instead of using the saved searches (a folder of `--images` is always read again)
-    sources: str = DEFAULT_SOURCES,  # the image searches to ask, in order, each for what the ones before could not find: ddg, commons, openverse, serpapi (needs SERPAPI_KEY)
-    license: str = 'any',  # the reuse the pictures' licences must allow: any, open, commercial, modification (ddg: its own filter; serpapi: none)
+    # search again instead of using the saved searches (a folder of `--images` is always read again)
+    refresh: bool = False,
+    # the image searches to ask, in order, each for what the ones before could not find: ddg, commons, openverse, serpapi (needs SERPAPI_KEY)
+    sources: str = DEFAULT_SOURCES,
+    # the reuse the pictures' licences must allow: any, open, commercial, modification (ddg: its own filter; serpapi: none)
+    license: str = 'any',
 ) -> pd.DataFrame:
     "Check the request, then `build_dataset` from the web's `DEFAULT_TERMS` or from a folder of `images`; a `MirrorError` if nothing could be kept"
     if n is not None and n < 1: raise UsageError(f'--n {n}: must be at least 1')
     if images:
         if sources != DEFAULT_SOURCES or license != 'any':
-            raise UsageError('--sources and --license choose web searches; --images reads your own photos (their licences from its provenance.csv)')
+            raise UsageError('--sources and --license choose web searches; --images reads your own photos (their '
+                             'licences from its provenance.csv)')
         terms, search, kw = check_images(images), folder_search(images), dict(schemes=('file',))
         d, i = Path(dest).resolve(), Path(images).resolve()
         if d.is_relative_to(i) or i.is_relative_to(d):
-            raise UsageError(f'--dest {dest}: inside --images {images} or around it; the dataset goes in a folder of its own')
+            raise UsageError(f'--dest {dest}: inside --images {images} or around it; the dataset goes in a folder of '
+                             'its own')
         refresh = True  # a folder is listed again every run, so photos added since are found
     else: terms, search, kw = DEFAULT_TERMS, image_sources(sources, license), {}
     check_writable(dest, '--dest')
-    print(f'Building the dataset in {dest} from ' + (images or f'{len(terms)} image searches ({", ".join(search)}, in that order)'))
-    df = build_dataset(terms, dest, n=n or (10**9 if images else 100), search=search, retry=retry, refresh=refresh, license=license, **kw)
+    print(f'Building the dataset in {dest} from ' + (images or f'{len(terms)} image searches ({", ".join(search)}, in '
+                                                               'that order)'))
+    df = build_dataset(terms, dest, n=n or (10**9 if images else 100), search=search, retry=retry, refresh=refresh,
+                       license=license, **kw)
     if not len(trainable(df)):
-        raise DatasetError(f'None of the {len(df)} results could be kept as a picture: {dest}/manifest.csv says why for each')
+        raise DatasetError(f'None of the {len(df)} results could be kept as a picture: {dest}/manifest.csv says why '
+                           'for each')
     return df
 
 # %% ../nbs/01_download.ipynb #32f94357
@@ -391,7 +410,8 @@ def duckling_mirror_check(
     "Check that a dataset's files are what its manifest says; print its pictures per label (exit code 1 if not)"
     with friendly_errors(duckling_mirror_check, 'duckling-mirror-check'):
         if not (Path(path)/'manifest.csv').exists():
-            raise UsageError(f'--path {path}: no dataset there (no manifest.csv); build one with duckling-mirror-dataset')
+            raise UsageError(f'--path {path}: no dataset there (no manifest.csv); build one with '
+                             'duckling-mirror-dataset')
         problems = check_dataset(path)
         print(summarize(read_manifest(path)))
         for p in problems: print(p)

@@ -39,7 +39,8 @@ def friendly_errors(
         raise SystemExit(2 if isinstance(e, UsageError) else 1)
     except KeyboardInterrupt:
         if not is_cli(cmd): raise
-        print(f'{prog}: stopped (Ctrl-C); every file it writes is whole, old or new: run it again to go on', file=sys.stderr)
+        print(f'{prog}: stopped (Ctrl-C); every file it writes is whole, old or new: run it again to go on',
+              file=sys.stderr)
         raise SystemExit(130)
     except OSError as e:  # a file or folder of the user's that cannot be written or read, or a full disk: not a bug
         if not is_cli(cmd): raise
@@ -47,7 +48,9 @@ def friendly_errors(
             print(f'{prog}: no space left on the disk' + (f' for {e.filename}' if e.filename else '') + ': free some space and '
                   'run it again; nothing it had finished is lost, and no file is left half-written', file=sys.stderr)
             raise SystemExit(1)
-        if not e.filename or e.errno not in (errno.EACCES, errno.EPERM, errno.EROFS, errno.EEXIST, errno.ENOTDIR, errno.EISDIR): raise
+        if not e.filename or e.errno not in (errno.EACCES, errno.EPERM, errno.EROFS, errno.EEXIST, errno.ENOTDIR,
+                                             errno.EISDIR):
+            raise
         print(f'{prog}: {e.filename}: {e.strerror}', file=sys.stderr)
         raise SystemExit(1)
 

@@ -8,7 +8,8 @@ __all__ = ['DEFAULT_THRESHOLD', 'photo_groups', 'cv_splits', 'check_folds', 'fol
            'measure', 'load_cv', 'check_cv', 'make_cv', 'duckling_mirror_cv']
 
 # %% ../nbs/02a_evaluate.ipynb #69539e07
-from .errors import UsageError, check_writable, friendly_errors  # first: it silences a warning of fastai's imports
+# first: it silences a warning of fastai's imports
+from .errors import UsageError, check_writable, friendly_errors
 import io, json, time
 from shlex import quote
 from pathlib import Path
@@ -120,12 +121,14 @@ def cross_validate(
     groups = photo_groups(path, max_distance)
     splits = check_folds(labels, groups, cv_splits(labels, groups, folds, repeats, seed))
     kw = dict(path=path, learner=learner, tta=tta, seed=seed, **kwargs)
-    if n_workers: res = parallel(_fold, splits, n_workers=n_workers, threads=max(1, torch.get_num_threads() // n_workers), **kw)
+    if n_workers:
+        res = parallel(_fold, splits, n_workers=n_workers, threads=max(1, torch.get_num_threads() // n_workers), **kw)
     else: res = [fold_logits(test=s, **kw) for s in progress_bar(splits)]
     vocab = res[0][1]
     logits, fold_of = np.zeros((repeats, len(files), len(vocab)), dtype=np.float32), np.zeros((repeats, len(files)), dtype=int)
     for i, (s, (lg, *_)) in enumerate(zip(splits, res)): logits[i // folds, s], fold_of[i // folds, s] = lg, i % folds
-    return CrossValidation(files, vocab, np.array([vocab.index(l) for l in labels]), logits, fold_of, [r[2] for r in res], res[0][3])
+    return CrossValidation(files, vocab, np.array([vocab.index(l) for l in labels]), logits, fold_of,
+                           [r[2] for r in res], res[0][3])
 
 def _fold(test, **kwargs): return fold_logits(test=test, **kwargs)  # `parallel` passes the item first
 
@@ -234,15 +237,19 @@ def load(cls: CrossValidation,
     try:
         with np.load(fname, allow_pickle=False) as d: a = {k: d[k] for k in d.files}
         r, n, k = a['logits'].shape
-        need(a['files'].shape == a['targets'].shape == (n,) and a['vocab'].shape == (k,) and a['folds'].shape == (r, n), 'arrays of other sizes')
-        need(a['targets'].dtype.kind in 'iu' and a['folds'].dtype.kind in 'iu' and np.isfinite(a['logits']).all(), 'numbers of the wrong kind')
+        need(a['files'].shape == a['targets'].shape == (n,) and a['vocab'].shape == (k,) and a['folds'].shape == (r, n),
+             'arrays of other sizes')
+        need(a['targets'].dtype.kind in 'iu' and a['folds'].dtype.kind in 'iu' and np.isfinite(a['logits']).all(),
+             'numbers of the wrong kind')
         need(0 <= a['targets'].min() and a['targets'].max() < k, 'a target that is no label')
         need(all(len(np.unique(f)) >= 2 for f in a['folds']) and len(a['secs']) == sum(len(np.unique(f)) for f in a['folds']), 'folds')
         recipe = json.loads(str(a['recipe'])) if 'recipe' in a else None
         need(recipe is None or isinstance(recipe, dict), 'a recipe that is not one')
     except Exception as e:
-        raise DatasetError(f'{fname} is damaged ({type(e).__name__}{": " + str(e)[:60] if str(e) else ""}): cross-validate again') from None
-    return cls([Path(o) for o in a['files']], a['vocab'].tolist(), a['targets'], a['logits'], a['folds'], a['secs'].tolist(), recipe)
+        raise DatasetError(f'{fname} is damaged ({type(e).__name__}{": " + str(e)[:60] if str(e) else ""}): '
+                           'cross-validate again') from None
+    return cls([Path(o) for o in a['files']], a['vocab'].tolist(), a['targets'], a['logits'], a['folds'],
+               a['secs'].tolist(), recipe)
 
 # %% ../nbs/02a_evaluate.ipynb #136e1238
 @patch
@@ -264,7 +271,8 @@ def summary(self: CrossValidation,
     res.update(guessing=dict(label=label, error=round(g, 4)), better_than_guessing=not self.compare_with_guessing())
     if neither in self.vocab:
         n, is_n = self.vocab.index(neither), np.tile(self.targets, len(self.logits)) == self.vocab.index(neither)
-        res.update(neither_recall=round(float((ans[is_n] == n).mean()), 4), false_neither=round(float((ans[~is_n] == n).mean()), 4))
+        res.update(neither_recall=round(float((ans[is_n] == n).mean()), 4),
+                   false_neither=round(float((ans[~is_n] == n).mean()), 4))
     return res
 
 # %% ../nbs/02a_evaluate.ipynb #f984bce8
@@ -317,7 +325,8 @@ def calibrate(
 ) -> dict:
     "The temperature and the 'neither' threshold that `logits` support, and whether the temperature is calibrated"
     T = fit_temperature(logits, targets, limit) if len(targets) >= min_pictures else 1.
-    if len(targets) < min_pictures: fit = dict(calibrated=False, why=f'{len(targets)} pictures are too few to fit it on ({min_pictures} at least)')
+    if len(targets) < min_pictures:
+        fit = dict(calibrated=False, why=f'{len(targets)} pictures are too few to fit it on ({min_pictures} at least)')
     elif not 1.01 / limit < T < limit / 1.01:
         fit = dict(calibrated=False, why=f"the fit ran to its limit (T = {T:.2f}): the model's confidence says nothing of "
                                          "whether it is right, so its probabilities are shown as it gives them")
@@ -338,14 +347,16 @@ def cv_mismatch(
     if cv.vocab != list(vocab): return f'it has the labels {cv.vocab}, the learner {list(vocab)}'
     if recipe is None: return 'the learner does not say how it was trained (it was not made by `train`)'
     if cv.recipe is None: return 'it does not say which recipe it measured (an older version made it)'
-    if cv.recipe.get('pictures') != recipe.get('pictures'): return 'it measured other pictures than the learner was trained on (the dataset changed in between)'
+    if cv.recipe.get('pictures') != recipe.get('pictures'):
+        return 'it measured other pictures than the learner was trained on (the dataset changed in between)'
     diff = [f'{k} {cv.recipe.get(k)!r}, the learner {v!r}' for k, v in recipe.items() if cv.recipe.get(k) != v]
     return f'it measured another recipe ({"; ".join(diff)})' if diff else ''
 
 # %% ../nbs/02a_evaluate.ipynb #af8d4de3
 def measure(
     learn: Learner,  # a learner made by `train`, or loaded from `save_learner`'s file
-    cv: CrossValidation | None = None,  # a cross-validation of the same recipe: calibrate on its out-of-fold predictions
+    # a cross-validation of the same recipe: calibrate on its out-of-fold predictions
+    cv: CrossValidation | None = None,
     threshold: float | None = None,  # below this confidence the mirror answers 'neither'; None: calibrated
     max_false_neither: float = 0.03,  # the calibration's target share of real pictures answered 'neither'
 ) -> dict:
@@ -401,7 +412,8 @@ def check_cv(
     try: counts = check_trainable(path)
     except DatasetError as e: raise UsageError(f'--path {path}: {e}') from None
     label, fewest = min(counts.items(), key=lambda o: o[1])
-    if folds > fewest: raise UsageError(f'--folds {folds}: more folds than pictures of {label} ({fewest}); use at most {fewest}')
+    if folds > fewest:
+        raise UsageError(f'--folds {folds}: more folds than pictures of {label} ({fewest}); use at most {fewest}')
     check_writable(path, '--path')  # cv.npz goes there
     return args, counts
 
@@ -411,7 +423,8 @@ def make_cv(**kwargs) -> CrossValidation:
     "Check everything first (`check_cv`), then cross-validate the dataset, save it in its folder as `cv.npz`, and say how it went"
     args, counts = check_cv(**kwargs)
     path, folds = Path(args['path']), args['folds']
-    print(f'Cross-validating on {sum(counts.values())} pictures in {path}: {folds * args["repeats"]} trainings, each holding back 1/{folds}')
+    print(f'Cross-validating on {sum(counts.values())} pictures in {path}: {folds * args["repeats"]} trainings, each '
+          f'holding back 1/{folds}')
     try: cv = cross_validate(**args)
     except DatasetError as e: raise UsageError(f'--path {path}: {e}') from None
     f = cv.save(path/'cv.npz')

@@ -4,7 +4,8 @@
 
 # %% ../nbs/04_export.ipynb #d35077e4
 from __future__ import annotations
-from .errors import UsageError, check_writable, friendly_errors  # first: it silences a warning of fastai's imports
+# first: it silences a warning of fastai's imports
+from .errors import UsageError, check_writable, friendly_errors
 import copy, csv, hashlib, io, json, datetime, os, re, shutil, warnings
 from collections import Counter
 from importlib.metadata import version
@@ -35,7 +36,8 @@ def mirror_config(
     "What the app needs to know to use `learn`'s model, and the versions that made it"
     name = getattr(learn.arch, '__name__', learn.arch)
     resize = next(t for t in learn.dls.after_item.fs if isinstance(t, Resize))
-    norm = next((t for t in learn.dls.after_batch.fs if isinstance(t, Normalize)), None)  # none without pretrained weights
+    # none without pretrained weights
+    norm = next((t for t in learn.dls.after_batch.fs if isinstance(t, Normalize)), None)
     return dict(arch=name, labels=list(learn.dls.vocab), size=resize.size[0],
                 mean=norm.mean.flatten().tolist() if norm else [0.] * 3, std=norm.std.flatten().tolist() if norm else [1.] * 3,
                 created=datetime.date.today().isoformat(),
@@ -51,7 +53,8 @@ def export_onnx(
     "Write `model` as an ONNX graph with a free batch size: input `x` (n, 3, size, size), output `logits` (n, labels)"
     m = copy.deepcopy(model).cpu().eval()
     with warnings.catch_warnings():
-        warnings.simplefilter('ignore')  # the TorchScript-based exporter says it is deprecated; it still works, and needs nothing more
+        # the TorchScript-based exporter says it is deprecated; it still works, and needs nothing more
+        warnings.simplefilter('ignore')
         torch.onnx.export(m, (torch.zeros(1, 3, size, size),), f if hasattr(f, 'write') else str(f), dynamo=False,
                           input_names=['x'], output_names=['logits'], dynamic_axes={'x': {0: 'n'}, 'logits': {0: 'n'}}, opset_version=17)
     return f if hasattr(f, 'write') else Path(f)
@@ -77,7 +80,9 @@ def license_summary(
                 licensed=sum(lics.values()), by_license=dict(lics.most_common()))
 
 # %% ../nbs/04_export.ipynb #452f54bb
-def _md(s: str) -> str: return re.sub(r'([\\`*_{}\[\]()#+!|<>])', r'\\\1', ' '.join(re.sub(r'[\x00-\x1f\x7f]', ' ', str(s)).split()))  # one line of text, safe in Markdown
+# one line of text, safe in Markdown
+def _md(s: str) -> str: return re.sub(r'([\\`*_{}\[\]()#+!|<>])', r'\\\1',
+                                      ' '.join(re.sub(r'[\x00-\x1f\x7f]', ' ', str(s)).split()))
 def _link(text: str, url: str) -> str:
     "`text` linked to `url` in Markdown if `url` is a web address; else `text`"
     return f'[{_md(text)}]({url_quote(url, safe=":/?&=%#~+,;@!$*-._")})' if re.match(r'https?://', str(url)) else _md(text)
@@ -105,7 +110,8 @@ def credits_md(
              f"{lic['licensed'] - lic['open']} under another licence, {rest} without a licence (search results whose copyright "
              'belongs to their owners, not known here). Each picture whose source says who made it is credited below.', '']
     if examples is not None and len(examples):
-        lines += ['## Example pictures', '', *[credit_line(r) + ('' if r.held_out == 'yes' else ' (one it learned from)') for r in examples.itertuples()], '']
+        lines += ['## Example pictures', '',
+                  *[credit_line(r) + ('' if r.held_out == 'yes' else ' (one it learned from)') for r in examples.itertuples()], '']
     credited_ = [credit_line(r) for r in rows.itertuples() if r.license or r.creator]
     lines += ['## Pictures it learned from', '', *(credited_ or ['None came with a licence or an author.']), '']
     return '\n'.join(lines)
@@ -129,7 +135,8 @@ def own_examples(
     ex = Path(dest)/'examples'
     if ex.is_symlink() or not ex.is_dir(): return {}, []
     try:
-        with open(ex/'provenance.csv', newline='', encoding='utf-8') as f: listed = {r['file']: r.get('sha256') for r in csv.DictReader(f) if r.get('file')}
+        with open(ex/'provenance.csv', newline='', encoding='utf-8') as f:
+            listed = {r['file']: r.get('sha256') for r in csv.DictReader(f) if r.get('file')}
     except (OSError, ValueError, KeyError, TypeError, csv.Error): listed = {}
     ours = {n: s for n, s in listed.items() if Path(n).name == n and (ex/n).is_file() and not (ex/n).is_symlink() and sha256(ex/n) == s}
     theirs = sorted(f.name for f in ex.iterdir() if f.name not in ours and not f.name.startswith('.') and (f.name != 'provenance.csv' or not listed))
@@ -138,7 +145,8 @@ def own_examples(
 # %% ../nbs/04_export.ipynb #552406d4
 def _theirs(ex: Path, names: list) -> str:
     return (f'{ex} has {", ".join(names)}, which this export did not write (or which changed since): the examples a Space shows are '
-            'chosen by the export, among openly licensed pictures only. Move them away, or pass overwrite=True (--overwrite) to remove them')
+            'chosen by the export, among openly licensed pictures only. Move them away, or pass overwrite=True '
+            '(--overwrite) to remove them')
 
 # %% ../nbs/04_export.ipynb #3297e6c0
 def write_examples(
@@ -149,7 +157,8 @@ def write_examples(
 ) -> list[str]:
     "Copy `picks` into `dest/examples/` with `provenance.csv` (their credits); remove the examples an earlier export wrote there"
     ex = Path(dest)/'examples'
-    if ex.is_symlink() or (ex.exists() and not ex.is_dir()): raise UsageError(f'{ex} is a link or a file: the examples go in a folder of the app\'s own; remove it')
+    if ex.is_symlink() or (ex.exists() and not ex.is_dir()):
+        raise UsageError(f'{ex} is a link or a file: the examples go in a folder of the app\'s own; remove it')
     ours, theirs = own_examples(dest)
     if theirs and not overwrite: raise UsageError(_theirs(ex, theirs))
     names, rows = [], []
@@ -158,13 +167,16 @@ def write_examples(
         name = next(n for i in range(len(picks) + 1) if (n := f'{stem}{f"-{i}" if i else ""}.jpg') not in names)
         data = (Path(dataset)/r.file).read_bytes()
         web = {k: v if re.match(r'https?://', v) else '' for k, v in r._asdict().items() if k in ('url', 'image', 'license_url')}  # no file:// path of this machine
-        names.append(name); rows.append({**r._asdict(), **web, 'file': name, 'sha256': hashlib.sha256(data).hexdigest(), 'dataset_file': r.file})
+        names.append(name); rows.append({**r._asdict(), **web, 'file': name, 'sha256': hashlib.sha256(data).hexdigest(),
+                                         'dataset_file': r.file})
         write_atomic(ex/name, data)
-    for n in [*ours, *(theirs if overwrite else [])]:  # written by an earlier export and unchanged since (or, told to, anyone's), and not written now
+    # written by an earlier export and unchanged since (or, told to, anyone's), and not written now
+    for n in [*ours, *(theirs if overwrite else [])]:
         f = ex/n
         if n not in names and n != 'provenance.csv' and (f.is_file() or f.is_symlink()): f.unlink()
     if rows:
-        cols = ['file', 'label', 'title', 'creator', 'license', 'license_url', 'url', 'source', 'image', 'held_out', 'dataset_file', 'sha256']
+        cols = ['file', 'label', 'title', 'creator', 'license', 'license_url', 'url', 'source', 'image', 'held_out',
+                'dataset_file', 'sha256']
         write_atomic(ex/'provenance.csv', pd.DataFrame(rows)[cols].to_csv(index=False, quoting=csv.QUOTE_ALL))
     else: (ex/'provenance.csv').unlink(missing_ok=True)
     if ex.is_dir() and not any(ex.iterdir()): ex.rmdir()
@@ -190,7 +202,8 @@ def space_card(
                   + ', '.join(f'{k} {v:.0%}' for k, v in ev['recall'].items())
                   + (f"; *neither* recall {ev['neither_recall']:.0%}, real pictures answered *neither* {ev['false_neither']:.0%}"
                      if 'neither_recall' in ev else '') + '.')
-    elif ev.get('validation_error') is not None: how = f"Error on its {ev.get('pictures', '')} validation pictures: {ev['validation_error']:.1%}.".replace('  ', ' ')
+    elif ev.get('validation_error') is not None:
+        how = f"Error on its {ev.get('pictures', '')} validation pictures: {ev['validation_error']:.1%}.".replace('  ', ' ')
     elif cfg['trained_on'] is None: how = ("Not measured: the learner was saved without the record of its pictures (fastai's own "
                                          "`learn.export`; duckling-mirror's `save_learner` keeps it).")
     else: how = 'Not measured: it was trained on every picture, with none held back to test it.'
@@ -204,7 +217,8 @@ def space_card(
     front = (f'sdk: gradio\nsdk_version: {version("gradio")}\npython_version: "3.12"\napp_file: app.py' if sdk == 'gradio' else
              'sdk: static\napp_file: index.html')
     run = ('run here by ONNX Runtime' if sdk == 'gradio' else
-           'run in your browser by ONNX Runtime Web (© Microsoft, MIT License), shipped in this Space: your picture never leaves your device')
+           'run in your browser by ONNX Runtime Web (© Microsoft, MIT License), shipped in this Space: your picture '
+           'never leaves your device')
     yourself = (f'pip install -r requirements.txt gradio=={version("gradio")}\npython app.py' if sdk == 'gradio' else
                 'python -m http.server 8000  # then open http://localhost:8000')
     lic = cfg.get('licenses')
@@ -213,7 +227,8 @@ def space_card(
               "; the others came without a licence (web search results: their copyright belongs to their owners). "
               "[CREDITS.md](CREDITS.md) names the author and licence of each picture whose source gives them. The example "
               "pictures are openly licensed ones, credited there too." if lic else
-              "The licences of the pictures it learned from were not recorded, so none is credited and no example picture is shown.")
+              "The licences of the pictures it learned from were not recorded, so none is credited and no example "
+              "picture is shown.")
     on = cfg['trained_on'] and f"{sum(cfg['trained_on']['train'].values())} pictures ({', '.join(f'{n} {l}' for l, n in cfg['trained_on']['train'].items())})"
     return f"""---
 title: Duckling Mirror
@@ -304,13 +319,16 @@ def check_app_dir(
     "`dest`, if an export may write `names` there: not a dataset, no stranger's `.export-ready`, no file it did not write (unless `overwrite`)"
     dest = Path(dest)
     if not dest.is_dir(): return dest
-    if (dest/'manifest.csv').exists(): raise UsageError(f'{dest} is a dataset (it has manifest.csv): export the app to a folder of its own')
+    if (dest/'manifest.csv').exists():
+        raise UsageError(f'{dest} is a dataset (it has manifest.csv): export the app to a folder of its own')
     if os.path.lexists(finish_export(dest, allowed)/'.export-ready'):
         raise UsageError(f'{dest}/.export-ready is not an export of this project in progress: look at it, and remove it')
     if (dest/'examples').is_symlink() or ((dest/'examples').exists() and not (dest/'examples').is_dir()):
-        raise UsageError(f'{dest/"examples"} is a link or a file: the examples go in a folder of the app\'s own; remove it')
+        raise UsageError(f'{dest/"examples"} is a link or a file: the examples go in a folder of the app\'s own; '
+                         'remove it')
     if not overwrite: check_ours(dest, names)
-    if not overwrite and 'app.py' in allowed and (theirs := own_examples(dest)[1]): raise UsageError(_theirs(dest/'examples', theirs))
+    if not overwrite and 'app.py' in allowed and (theirs := own_examples(dest)[1]):
+        raise UsageError(_theirs(dest/'examples', theirs))
     return dest
 
 # %% ../nbs/04_export.ipynb #17da9baa
@@ -323,7 +341,8 @@ def check_app_dirs(
     web = Path(web or Path(app).parent/'web')
     check_writable(app, '--app')
     check_writable(web, '--web')
-    if web.resolve() == Path(app).resolve(): raise UsageError(f"--web {web}: the static mirror needs a folder of its own, not the app's")
+    if web.resolve() == Path(app).resolve():
+        raise UsageError(f"--web {web}: the static mirror needs a folder of its own, not the app's")
     check_app_dir(app, overwrite=overwrite)
     check_app_dir(web, WEB_FILES, overwrite, WEB_FILES)
     return web
@@ -352,7 +371,8 @@ def write_app(
 def write_space(
     dest: Path,  # the app's folder, where `export_mirror` wrote `model.onnx` and `mirror.json`
     overwrite: bool = False,  # replace files that an export did not write
-    dataset: Path | None = None,  # the dataset it learned every picture of (`--cv`): credit them and pick examples anew; None: keep `CREDITS.md`
+    # the dataset it learned every picture of (`--cv`): credit them and pick examples anew; None: keep `CREDITS.md`
+    dataset: Path | None = None,
 ) -> Path:
     "Write (again) the code and configuration of a Hugging Face Space around the mirror exported to `dest`"
     cfg = json.loads((finish_export(dest)/'mirror.json').read_text())
@@ -360,11 +380,14 @@ def write_space(
     if dataset is not None:
         rows = credited(dataset, trainable(read_manifest(dataset)).file.tolist())
         if (got := dict(Counter(rows.label))) != (want := (cfg.get('trained_on') or {}).get('train')):
-            raise UsageError(f'{dataset} has other pictures ({got}) than the mirror in {dest} learned from ({want}): credit it from its own dataset')
+            raise UsageError(f'{dataset} has other pictures ({got}) than the mirror in {dest} learned from ({want}): '
+                             'credit it from its own dataset')
         cfg['licenses'], picks = license_summary(rows), pick_examples(rows, rows.iloc[:0])
         credits = credits_md(rows, picks, cfg).encode()
-    elif (Path(dest)/'CREDITS.md').is_file() and not (Path(dest)/'CREDITS.md').is_symlink(): credits = (Path(dest)/'CREDITS.md').read_bytes()
-    out = write_app(dest, app_files(cfg, cfg.get('files', {}).get('model.onnx') or sha256(Path(dest)/'model.onnx'), credits), overwrite)
+    elif (Path(dest)/'CREDITS.md').is_file() and not (Path(dest)/'CREDITS.md').is_symlink():
+        credits = (Path(dest)/'CREDITS.md').read_bytes()
+    out = write_app(dest,
+                    app_files(cfg, cfg.get('files', {}).get('model.onnx') or sha256(Path(dest)/'model.onnx'), credits), overwrite)
     if picks is not None: write_examples(dest, picks, dataset)
     return out
 
@@ -372,7 +395,8 @@ def write_space(
 def export_mirror(
     learn: Learner,  # a learner made by `train`
     dest: Path = 'app',  # the app's folder
-    cv: CrossValidation | None = None,  # a cross-validation of the same recipe: calibrate on its out-of-fold predictions
+    # a cross-validation of the same recipe: calibrate on its out-of-fold predictions
+    cv: CrossValidation | None = None,
     threshold: float | None = None,  # below this confidence the mirror answers 'neither'; None: calibrated
     max_false_neither: float = 0.03,  # the calibration's target share of real pictures answered 'neither'
     overwrite: bool = False,  # replace files in `dest` that an export did not write
@@ -394,10 +418,12 @@ def export_mirror(
     else:
         why = ('its dataset has changed since: the manifest lacks some of them' if train is not None else
                f'no manifest in {dataset}' if files else 'an older learner')
-        print(f'No record of the licences of the pictures it learned from ({why}): the Space credits none and shows no example')
+        print(f'No record of the licences of the pictures it learned from ({why}): the Space credits none and shows no '
+              'example')
         train, picks = None, pick_examples(*(pd.DataFrame(columns=['label', 'license']),) * 2)
     model = export_onnx(learn.model, cfg['size'], io.BytesIO()).getvalue()
-    write_app(dest, {'model.onnx': model, **app_files(cfg, hashlib.sha256(model).hexdigest(), credits_md(train, picks, cfg).encode())}, overwrite)
+    write_app(dest,
+              {'model.onnx': model, **app_files(cfg, hashlib.sha256(model).hexdigest(), credits_md(train, picks, cfg).encode())}, overwrite)
     write_examples(dest, picks, dataset, overwrite)
     if web: write_web(web, dest, overwrite)
     return dest
@@ -405,25 +431,31 @@ def export_mirror(
 # %% ../nbs/04_export.ipynb #932df06e
 @call_parse
 def duckling_mirror_export(
-    path: str = 'data/mirror',  # the dataset `duckling-mirror-train` trained on (its `learner.pkl`, and `cv.npz` if any)
+    # the dataset `duckling-mirror-train` trained on (its `learner.pkl`, and `cv.npz` if any)
+    path: str = 'data/mirror',
     app: str = 'app',  # where the app goes
     threshold: float = None,  # below this confidence the mirror answers 'neither' (default: calibrated)
-    overwrite: bool = False,  # replace files in the app's folder that an export did not write (a Space's own README.md, say)
+    # replace files in the app's folder that an export did not write (a Space's own README.md, say)
+    overwrite: bool = False,
     web: str = None,  # where the static mirror goes (default: web/ beside --app)
 ):
     "Export the trained learner for the app: `model.onnx`, `mirror.json` and the Space around them"
     with friendly_errors(duckling_mirror_export, 'duckling-mirror-export'):
         path = Path(path)
         if not (path/'learner.pkl').exists():
-            raise UsageError(f'--path {path}: no trained learner (learner.pkl) there; train one first: duckling-mirror-train --path {quote(str(path))}')
-        if threshold is not None and not 0 <= threshold <= 1: raise UsageError(f'--threshold {threshold}: a probability, from 0 to 1')
+            raise UsageError(f'--path {path}: no trained learner (learner.pkl) there; train one first: '
+                             f'duckling-mirror-train --path {quote(str(path))}')
+        if threshold is not None and not 0 <= threshold <= 1:
+            raise UsageError(f'--threshold {threshold}: a probability, from 0 to 1')
         web = check_app_dirs(app, web, overwrite)  # before any work
         try:
             with warnings.catch_warnings():
-                warnings.simplefilter('ignore', UserWarning)  # fastai's reminder that a pickle can run code: this one is the user's own
+                # fastai's reminder that a pickle can run code: this one is the user's own
+                warnings.simplefilter('ignore', UserWarning)
                 learn = load_learner(path/'learner.pkl')
         except Exception as e:
-            raise UsageError(f'--path {path}: its learner.pkl cannot be read ({type(e).__name__}); train again: duckling-mirror-train --path {quote(str(path))}') from None
+            raise UsageError(f'--path {path}: its learner.pkl cannot be read ({type(e).__name__}); train again: '
+                             f'duckling-mirror-train --path {quote(str(path))}') from None
         out = export_mirror(learn, app, cv=load_cv(path), threshold=threshold, overwrite=overwrite, web=web)
         cfg = json.loads((out/'mirror.json').read_text())
         n, t = cfg['neither'], cfg['temperature_fit']

@@ -9,7 +9,8 @@ __all__ = ['PROVENANCE', 'top_losses_table', 'imagenet_features', 'imagenet_name
            'duckling_mirror_suspects']
 
 # %% ../nbs/03_interpret.ipynb #56f8c3e6
-from .errors import MirrorError, UsageError, check_writable, friendly_errors  # first: it silences a warning of fastai's imports
+# first: it silences a warning of fastai's imports
+from .errors import MirrorError, UsageError, check_writable, friendly_errors
 import json, os, uuid
 from html import escape
 from pathlib import Path
@@ -34,7 +35,8 @@ from .dataset import (STATUSES, DatasetError, Status, check_label, in_dataset, l
     sha256, trainable, write_atomic, write_manifest)
 from .train import dataset_files, digest, efficientnet_lite0
 from .evaluate import CrossValidation, check_cv, cross_validate, make_cv, photo_groups
-fastai.vision.widgets.display = display  # fastai's thumbnails call IPython's built-in `display`, which a script (a test, a cleaner made in Python) does not have
+# fastai's thumbnails call IPython's built-in `display`, which a script (a test, a cleaner made in Python) does not have
+fastai.vision.widgets.display = display
 
 # %% ../nbs/03_interpret.ipynb #e2414c78
 def top_losses_table(
@@ -85,7 +87,8 @@ def imagenet_name(
 # %% ../nbs/03_interpret.ipynb #ad202828
 def neighbours(
     feats: np.ndarray,  # features of length 1, one row per picture (see `imagenet_features`)
-    groups: np.ndarray | None = None,  # the look-alike group of each picture (`photo_groups`): look-alikes are not neighbours
+    # the look-alike group of each picture (`photo_groups`): look-alikes are not neighbours
+    groups: np.ndarray | None = None,
     k: int = 10,  # neighbours
 ) -> tuple[np.ndarray, np.ndarray]:
     "Each picture's `k` nearest pictures by cosine similarity, look-alikes left out: their indices, and their similarities (NaN where there are fewer)"
@@ -100,7 +103,8 @@ def neighbours(
 # %% ../nbs/03_interpret.ipynb #f83c86ac
 def off_topic_scores(
     feats: np.ndarray,  # features of length 1, one row per picture (see `imagenet_features`)
-    groups: np.ndarray | None = None,  # the look-alike group of each picture (`photo_groups`): no picture is its own look-alike's neighbour
+    # the look-alike group of each picture (`photo_groups`): no picture is its own look-alike's neighbour
+    groups: np.ndarray | None = None,
     k: int = 10,  # neighbours
 ) -> np.ndarray:
     "How unlike the other pictures each one is: the mean cosine distance to its `k` nearest, as a robust z-score (0: typical, 3: very odd)"
@@ -108,7 +112,8 @@ def off_topic_scores(
     _, near = neighbours(feats, groups, k)
     ok = np.isfinite(near)
     d = np.where(ok.any(1), 1 - np.where(ok, near, 0).sum(1) / np.maximum(ok.sum(1), 1), np.nan)
-    d = np.where(np.isnan(d), np.nanmedian(d) if ok.any() else 0, d)  # a picture with no neighbour but its look-alikes: typical
+    # a picture with no neighbour but its look-alikes: typical
+    d = np.where(np.isnan(d), np.nanmedian(d) if ok.any() else 0, d)
     mad = 1.4826 * np.median(abs(d - np.median(d)))
     return (d - np.median(d)) / mad if mad > 0 else np.zeros(len(d))
 
@@ -135,7 +140,8 @@ def neighbour_votes(
 def label_issues(
     probs: np.ndarray,  # out-of-fold probabilities, (pictures, labels)
     targets: np.ndarray,  # the index of each picture's label
-    method: str = 'confident',  # 'confident': confident learning's thresholds; 'argmax': the other folds' likeliest label is another
+    # 'confident': confident learning's thresholds; 'argmax': the other folds' likeliest label is another
+    method: str = 'confident',
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     "Whether each picture's label is in doubt, its likeliest other label, and a score: that label's share of the two (over 0.5: the other folds prefer it)"
     probs, targets = np.asarray(probs, dtype=float), np.asarray(targets)
@@ -145,7 +151,8 @@ def label_issues(
     rival = others.argmax(1)
     score = others.max(1) / np.maximum(others.max(1) + own, 1e-12)
     if method == 'argmax': doubt = probs.argmax(1) != targets
-    elif method == 'confident':  # Northcutt et al. 2021: a picture counts for the likeliest label whose probability reaches that label's average self-confidence
+    # Northcutt et al. 2021: a picture counts for the likeliest label whose probability reaches that label's average self-confidence
+    elif method == 'confident':
         t = np.array([probs[targets == j, j].mean() if (targets == j).any() else 1. for j in range(k)])
         above = probs >= t
         doubt = above.any(1) & (np.where(above, probs, -1).argmax(1) != targets)
@@ -162,7 +169,8 @@ def cv_fits(
 ) -> str:
     "'' if `cv` predicted every picture of the dataset in `path` as it is today, with these folds and recipe; else how it differs"
     if cv.recipe is None: return 'it does not say which pictures it measured (an older version made it)'
-    if cv.recipe.get('pictures') != digest(dataset_files(path)): return 'it measured other pictures than the dataset holds today'
+    if cv.recipe.get('pictures') != digest(dataset_files(path)):
+        return 'it measured other pictures than the dataset holds today'
     have = dict(folds=len(np.unique(cv.folds[0])), repeats=len(cv.folds), **cv.recipe)
     diff = [f'{k.replace("_", "-")} {have.get(k)!r}, not {v!r}' for k, v in dict(folds=folds, repeats=repeats, **recipe).items()
             if v is not None and have.get(k) != v]
@@ -177,22 +185,29 @@ def _group_mean(a: np.ndarray, groups: np.ndarray) -> np.ndarray:
 PROVENANCE = ['image', 'url', 'title', 'query', 'source']  # the manifest's columns that say where a picture came from
 
 # %% ../nbs/03_interpret.ipynb #3ecb2039
-def _key(f) -> str: return '/'.join(Path(f).parts[-2:])  # a picture's label and name: how a cross-validation's files meet the dataset's
+# a picture's label and name: how a cross-validation's files meet the dataset's
+def _key(f) -> str: return '/'.join(Path(f).parts[-2:])
 
 # %% ../nbs/03_interpret.ipynb #f58b644c
 def suspects(
     path: Path,  # a dataset folder
-    cv: CrossValidation | None = None,  # out-of-fold predictions of its pictures as they are now; None: `cross_validate(path, **kwargs)`
-    method: str = 'confident',  # how a label is doubted (`label_issues`): 'confident' or 'argmax', chosen by measurement (`bench/cleaning.py`)
-    neighbour_weight: float = 0.5,  # the weight of ImageNet's neighbours' votes (`neighbour_votes`) beside the other folds' (0: the folds alone)
+    # out-of-fold predictions of its pictures as they are now; None: `cross_validate(path, **kwargs)`
+    cv: CrossValidation | None = None,
+    # how a label is doubted (`label_issues`): 'confident' or 'argmax', chosen by measurement (`bench/cleaning.py`)
+    method: str = 'confident',
+    # the weight of ImageNet's neighbours' votes (`neighbour_votes`) beside the other folds' (0: the folds alone)
+    neighbour_weight: float = 0.5,
     off_topic: float = 1.25,  # flag pictures at least this odd (`off_topic_scores`) as pictures of something else
-    neither: str = 'neither',  # the label for everything else, if the dataset has one: off-topic pictures go there, and are not odd in it
+    # the label for everything else, if the dataset has one: off-topic pictures go there, and are not odd in it
+    neither: str = 'neither',
     **kwargs,  # passed to `cross_validate` (`folds`, `epochs`, ...)
 ) -> pd.DataFrame:
     "Every picture of the dataset, most suspect first: its label, a suggestion (another label, or 'delete'), a score, whether it is flagged and why, and where it came from"
     path, files = Path(path), dataset_files(path)
     if cv is None: cv = cross_validate(path, **kwargs)
-    elif why := cv_fits(cv, path): raise DatasetError(f'The cross-validation is not of the dataset in {path} as it is now: {why}; cross-validate again')
+    elif why := cv_fits(cv, path):
+        raise DatasetError(f'The cross-validation is not of the dataset in {path} as it is now: {why}; cross-validate '
+                           'again')
     at = {_key(f): i for i, f in enumerate(cv.files)}
     idx = [at[_key(f)] for f in files]
     vocab, targets, groups = np.array(cv.vocab), cv.targets[idx], photo_groups(path)
@@ -200,7 +215,8 @@ def suspects(
     folds = _group_mean(cv.probs().mean(0)[idx], groups)
     votes = neighbour_votes(feats, targets, groups, n_labels=len(vocab))
     probs = (1 - neighbour_weight) * folds + neighbour_weight * votes
-    can_be_odd = vocab[targets] != neither  # 'neither' holds anything: oddness is measured among the other labels' pictures
+    # 'neither' holds anything: oddness is measured among the other labels' pictures
+    can_be_odd = vocab[targets] != neither
     z = np.zeros(len(files))
     z[can_be_odd] = _group_mean(off_topic_scores(feats[can_be_odd], groups[can_be_odd]), groups[can_be_odd])
     doubt, rival, lscore = label_issues(probs, targets, method)
@@ -262,7 +278,8 @@ class SuspectsCleaner(ImagesCleaner):
         self.set_fns([Path(path)/f for f in sus.file])
         for box, r in zip(self.widget.children, sus.itertuples()):
             box.children[1].value = '<Delete>' if r.suggestion == 'delete' else r.suggestion
-            box.children = (*box.children, HTML(f'<small>{escape(r.label)} → {escape(r.suggestion)}<br>{escape(r.reason)}</small>'))
+            box.children = (*box.children,
+                            HTML(f'<small>{escape(r.label)} → {escape(r.suggestion)}<br>{escape(r.reason)}</small>'))
 
     @property
     def choices(self) -> dict:
@@ -290,7 +307,8 @@ def _journal(path: Path) -> list[dict]:
             b = e.get('before', dict(status=Status.ok, file=e['file'], error=''))
             if not (isinstance(e.get('sha256'), str) and isinstance(b, dict) and b.get('file') == e['file'] and b.get('status') in STATUSES
                     and isinstance(b.get('error'), str)):
-                raise DatasetError(f'{where} is not a cleaning action this project wrote (its sha256 or its "before" is wrong); remove it')
+                raise DatasetError(f'{where} is not a cleaning action this project wrote (its sha256 or its "before" '
+                                   'is wrong); remove it')
         entries.append(e)
     undone = {e['id'] for e in entries if e['action'] == 'undo'}
     return [e for e in entries if e['action'] != 'undo' and e['id'] not in undone]
@@ -346,7 +364,8 @@ def apply_cleaning(
     delete: list = (),  # files to remove (absolute, relative to the working directory, or to `path`)
     relabel: dict | None = None,  # {file: new label}
     new_labels: bool = False,  # allow relabelling to a label the dataset does not have yet
-    suggestions: pd.DataFrame | None = None,  # rows of `suspects` whose suggestion is accepted (`file`, `suggestion`: a label or 'delete')
+    # rows of `suspects` whose suggestion is accepted (`file`, `suggestion`: a label or 'delete')
+    suggestions: pd.DataFrame | None = None,
 ) -> list[dict]:
     "Check the whole request, then move deleted files to `path/.trash/` and relabelled ones to their new label's folder; journal and manifest every action"
     path, relabel = Path(path), dict(relabel or {})
@@ -385,14 +404,18 @@ def undo_cleaning(
 ) -> list[dict]:
     "Put back the last `n` cleaning actions, checking that each file is the one that was moved (sha256); an undo cut short is finished"
     path = Path(path)
-    back = lambda e: not (path/e['to']).exists() and (path/e['file']).exists() and sha256(path/e['file']) == e['sha256']  # never moved, or moved back
+    # never moved, or moved back
+    back = lambda e: not (path/e['to']).exists() and (path/e['file']).exists() and sha256(path/e['file']) == e['sha256']
     with lock_dataset(path):  # not while a build runs in it
         df, todo = read_manifest(path), _journal(path)[::-1][:n]
         for e in todo:
             if back(e): continue
             if not (path/e['to']).exists() or sha256(path/e['to']) != e['sha256']:
-                raise FileNotFoundError(f"Nothing was undone: can't undo {e['action']} of {e['file']}: {e['to']} is missing or has changed")
-            if (path/e['file']).exists(): raise FileExistsError(f"Nothing was undone: can't undo {e['action']} of {e['file']}: a file is there again")
+                raise FileNotFoundError(f"Nothing was undone: can't undo {e['action']} of {e['file']}: {e['to']} is "
+                                        "missing or has changed")
+            if (path/e['file']).exists():
+                raise FileExistsError(f"Nothing was undone: can't undo {e['action']} of {e['file']}: a file is there "
+                                      "again")
         for e in todo:
             if not back(e): os.replace(path/e['to'], path/e['file'])
             b = e.get('before', dict(status=Status.ok, file=e['file'], error=''))
@@ -415,7 +438,8 @@ def duckling_mirror_undo(
         check_writable(path, '--path')
         try: done = undo_cleaning(path, n)
         except (FileNotFoundError, FileExistsError) as e: raise MirrorError(str(e)) from None
-        for e in done: print(f"undone: {e['action']} of {e['file']}" + (f" (to {e['label']})" if e.get('label') else ''))
+        for e in done:
+            print(f"undone: {e['action']} of {e['file']}" + (f" (to {e['label']})" if e.get('label') else ''))
         print(f'{len(done)} cleaning actions undone' if done else 'Nothing to undo')
         return done
 
@@ -429,7 +453,8 @@ def reuse_cv(**kwargs) -> CrossValidation:
     if (path/'cv.npz').exists():
         try: cv = CrossValidation.load(path/'cv.npz')
         except DatasetError as e: why = str(e).removesuffix(': cross-validate again')
-        else: why = (w := cv_fits(cv, path, args['folds'], args['repeats'], **recipe)) and f'the cv.npz there does not fit: {w}'
+        else:
+            why = (w := cv_fits(cv, path, args['folds'], args['repeats'], **recipe)) and f'the cv.npz there does not fit: {w}'
     if not why:
         print(f'Using the cross-validation in {path/"cv.npz"}: {cv}')
         return cv
@@ -448,16 +473,20 @@ def duckling_mirror_suspects(
         path = Path(check_cv(**kwargs)[0]['path'])
         if accept and not (path/'manifest.csv').exists():
             raise UsageError(f'--accept: the folder {path} has no manifest.csv, where cleaning records what it does; make a dataset of it '
-                             f'first (duckling-mirror-dataset --images {quote(str(path))} --dest NEW_FOLDER), or drop --accept')
+                             f'first (duckling-mirror-dataset --images {quote(str(path))} --dest NEW_FOLDER), or drop '
+                             '--accept')
         df = suspects(path, reuse_cv(**kwargs))
         f, flagged = save_suspects(df, path), df[df.flagged]
         if len(flagged):
             with pd.option_context('display.max_colwidth', 70, 'display.width', 200):
                 print(flagged[['file', 'label', 'suggestion', 'score', 'reason']].to_string(index=False))
         print(f'{len(flagged)} of {len(df)} pictures flagged ({(flagged.suggestion == "delete").sum()} to delete, '
-              f'{(flagged.suggestion != "delete").sum()} to relabel); every picture, most suspect first, with its source: {f}')
+              f'{(flagged.suggestion != "delete").sum()} to relabel); every picture, most suspect first, with its '
+              f'source: {f}')
         if accept and len(flagged):
             done = apply_cleaning(path, suggestions=flagged)
             print(f'{len(done)} suggestions applied: `duckling-mirror-undo --path {quote(str(path))}` puts them back')
-        elif len(flagged): print('Look at them in the cleaner (`SuspectsCleaner`, nbs/03_interpret.ipynb), or apply them all with --accept')
+        elif len(flagged):
+            print('Look at them in the cleaner (`SuspectsCleaner`, nbs/03_interpret.ipynb), or apply them all with '
+                  '--accept')
         return df

@@ -60,13 +60,15 @@ def open_image(
             try: im = _open(src)
             except Image.DecompressionBombError: im = _open(src, big=True)
         if draft and im.format == 'JPEG' and im.width * im.height > draft_above: im.draft('RGB', (draft, draft))
-        if im.width * im.height > max_pixels: raise ValueError(too_large.format(f'{im.width}x{im.height} pixels', max_pixels))
+        if im.width * im.height > max_pixels:
+            raise ValueError(too_large.format(f'{im.width}x{im.height} pixels', max_pixels))
         im.seek(0)
         im.load()
         return to_rgb(ImageOps.exif_transpose(im))
     except Image.DecompressionBombError: raise ValueError(too_large.format('a decompression bomb', max_pixels))
     except UnidentifiedImageError:
-        raise ValueError('This file is not a picture I can read. Please send a JPEG, PNG, GIF, WebP, BMP or TIFF picture.')
+        raise ValueError('This file is not a picture I can read. Please send a JPEG, PNG, GIF, WebP, BMP or TIFF '
+                         'picture.')
     except (OSError, SyntaxError, EOFError):
         raise ValueError('This picture seems damaged or cut short. Please upload it again, or try another one.')
 
@@ -79,11 +81,13 @@ def available_cpus() -> int:
     return n if quota == 'max' else max(1, min(n, round(int(quota) / int(period))))
 
 # %% ../nbs/05_app.ipynb #c0c5135a
-APP_FILES = ('.gitattributes', 'CREDITS.md', 'README.md', 'app.py', 'mirror.json', 'mirror.py', 'model.onnx', 'requirements.txt')
+APP_FILES = ('.gitattributes', 'CREDITS.md', 'README.md', 'app.py', 'mirror.json', 'mirror.py', 'model.onnx',
+             'requirements.txt')
 
 # %% ../nbs/05_app.ipynb #b1eaa9c7
 WEB_FILES = ('.gitattributes', 'CREDITS.md', 'README.md', 'index.html', 'mirror.js', 'worker.js', 'mirror.json', 'model.onnx',
-             'ort.wasm.min.mjs', 'ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm')  # the static mirror's (see `web`)
+             # the static mirror's (see `web`)
+             'ort.wasm.min.mjs', 'ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm')
 
 # %% ../nbs/05_app.ipynb #f04e0f5d
 def finish_export(
@@ -99,7 +103,8 @@ def finish_export(
     if any(n not in names or f.is_symlink() or not f.is_file() or
            (n != 'mirror.json' and listed.get(n) != hashlib.sha256(f.read_bytes()).hexdigest()) for n, f in staged.items()):
         return path  # not a whole export of the project's: neither it nor the app is touched
-    for n in sorted(staged, key=lambda n: n == 'mirror.json'): os.replace(staged[n], path/n)  # while mirror.json is there, it vouches for the rest
+    # while mirror.json is there, it vouches for the rest
+    for n in sorted(staged, key=lambda n: n == 'mirror.json'): os.replace(staged[n], path/n)
     ready.rmdir()
     return path
 
@@ -114,12 +119,16 @@ def check_mirror(
         if not ok: raise ValueError(f'mirror.json {why}')
     num = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
     labels = cfg.get('labels')
-    need(isinstance(labels, list) and len(labels) >= 2 and len(set(labels)) == len(labels), 'needs two labels or more, each once')
+    need(isinstance(labels, list) and len(labels) >= 2 and len(set(labels)) == len(labels),
+         'needs two labels or more, each once')
     need(all(isinstance(l, str) and l and l.isprintable() and l == l.encode('utf-8', 'replace').decode() for l in labels),
          'has a label that is not plain text')
-    need(isinstance(cfg.get('size'), int) and 32 <= cfg['size'] <= 1024, f"says size {cfg.get('size')!r}: 32 to 1024 pixels")
-    for k in ('mean', 'std'): need(isinstance(cfg.get(k), list) and len(cfg[k]) == 3 and all(map(num, cfg[k])), f'needs 3 numbers in {k!r}')
-    need(all(abs(m) <= 10 for m in cfg['mean']) and all(1e-3 <= s <= 10 for s in cfg['std']), "has a 'mean' or 'std' far from any picture's")
+    need(isinstance(cfg.get('size'), int) and 32 <= cfg['size'] <= 1024,
+         f"says size {cfg.get('size')!r}: 32 to 1024 pixels")
+    for k in ('mean', 'std'):
+        need(isinstance(cfg.get(k), list) and len(cfg[k]) == 3 and all(map(num, cfg[k])), f'needs 3 numbers in {k!r}')
+    need(all(abs(m) <= 10 for m in cfg['mean']) and all(1e-3 <= s <= 10 for s in cfg['std']),
+         "has a 'mean' or 'std' far from any picture's")
     t = cfg.get('temperature', 1.)
     need(num(t) and t > 0, f'says temperature {t!r}: a number above 0')
     th = cfg.get('neither', {}).get('threshold', 0.)
@@ -131,7 +140,8 @@ def check_mirror(
         shape, out = session.get_inputs()[0].shape, session.get_outputs()[0].shape
         need(not all(isinstance(d, int) for d in shape[2:]) or list(shape[2:]) == [cfg['size']] * 2,
              f'says size {cfg["size"]}, but model.onnx takes pictures of {shape[2:]}')
-        need(not isinstance(out[-1], int) or out[-1] == len(labels), f'has {len(labels)} labels, but model.onnx gives {out[-1]} outputs')
+        need(not isinstance(out[-1], int) or out[-1] == len(labels),
+             f'has {len(labels)} labels, but model.onnx gives {out[-1]} outputs')
     return cfg
 
 # %% ../nbs/05_app.ipynb #42985256
@@ -167,7 +177,8 @@ class Mirror:
         path = finish_export(path)
         cfg = json.loads((path/'mirror.json').read_text())
         if not isinstance(cfg, dict): raise ValueError('mirror.json is not what export_mirror writes')
-        if (size := (path/'model.onnx').stat().st_size) > 2**31: raise ValueError(f'model.onnx is {size / 2**30:.1f} GB: no ONNX model is so large')
+        if (size := (path/'model.onnx').stat().st_size) > 2**31:
+            raise ValueError(f'model.onnx is {size / 2**30:.1f} GB: no ONNX model is so large')
         check_mirror(cfg, model=(model := (path/'model.onnx').read_bytes()))
         opts = ort.SessionOptions()
         opts.intra_op_num_threads, opts.inter_op_num_threads = threads or available_cpus(), 1
@@ -189,7 +200,8 @@ class Mirror:
 
     def predict_batch(self,
                       imgs: list,  # paths, file objects or PIL images
-                      calibrated: bool = True,  # temperature-scaled, as the app shows them; False: as `learn.predict` gives them
+                      # temperature-scaled, as the app shows them; False: as `learn.predict` gives them
+                      calibrated: bool = True,
                      ) -> list[dict]:
         "The probability of each label for each of `imgs`"
         z = self.logits(imgs) / (self.temperature if calibrated else 1.)
@@ -227,7 +239,8 @@ def picture_input(**kwargs):
     "A `gr.Image` whose function gets the uploaded file as it is, to read with `open_image`"
     import gradio as gr
     im = gr.Image(type='filepath', **kwargs)
-    im.preprocess = lambda payload: None if payload is None else payload.path  # no subclass: Gradio writes a .pyi for those
+    # no subclass: Gradio writes a .pyi for those
+    im.preprocess = lambda payload: None if payload is None else payload.path
     return im
 
 # %% ../nbs/05_app.ipynb #94b7c77a
@@ -262,7 +275,8 @@ def make_demo(
                         [answer_output(label='The mirror sees'), gr.Textbox(label='The mirror says')],
                         title='Mirror, mirror on the wall', examples=examples or None, cache_examples=False,
                         description='Am I a duckling or a cygnet after all? Upload a picture and the mirror will tell.',
-                        article='A fastai model fine-tuned on web image searches, run by ONNX Runtime. It knows only what it was shown.',
+                        article='A fastai model fine-tuned on web image searches, run by ONNX Runtime. It knows only '
+                                'what it was shown.',
                         flagging_mode='never', api_name='predict')
 
 # %% ../nbs/05_app.ipynb #46293c25

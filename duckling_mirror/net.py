@@ -17,9 +17,11 @@ def is_public(
 ) -> bool:
     "Whether `ip` is on the public internet, and so is every IPv4 address it carries (mapped, NAT64, 6to4, Teredo)"
     if ip.version == 4: return ip.is_global
-    if ip in ipaddress.ip_network('::/96') or ip in ipaddress.ip_network('64:ff9b:1::/48'): return False  # IPv4-compatible; local NAT64
+    # IPv4-compatible; local NAT64
+    if ip in ipaddress.ip_network('::/96') or ip in ipaddress.ip_network('64:ff9b:1::/48'): return False
     v4 = [ip.ipv4_mapped, ip.sixtofour, *(ip.teredo or ())]
-    if ip in ipaddress.ip_network('64:ff9b::/96') or ip in ipaddress.ip_network('::ffff:0:0:0/96'):  # NAT64; SIIT-translated
+    # NAT64; SIIT-translated
+    if ip in ipaddress.ip_network('64:ff9b::/96') or ip in ipaddress.ip_network('::ffff:0:0:0/96'):
         v4.append(ipaddress.IPv4Address(int(ip) & 0xffff_ffff))
     return (ip.ipv4_mapped is not None or ip.is_global) and all(o.is_global for o in v4 if o is not None)
 
@@ -36,7 +38,8 @@ def check_host(
         ip = ipaddress.ip_address(a.split('%')[0])
         if not (allow_private or is_public(ip)):
             ip = getattr(ip, 'ipv4_mapped', None) or ip  # ::ffff:127.0.0.1 is said as 127.0.0.1
-            raise PermissionError(f'{host} is a local or private address ({ip}): not downloaded (allow_private=True allows it)')
+            raise PermissionError(f'{host} is a local or private address ({ip}): not downloaded (allow_private=True '
+                                  'allows it)')
     return addrs[0]
 
 # %% ../nbs/00c_net.ipynb #3415b636
@@ -64,7 +67,8 @@ class _Pinned(http.client.HTTPSConnection):
         "Shut the socket down, so that whichever thread waits on it wakes"
         self.expired = True
         try:
-            if self.raw is not None: socket.socket.shutdown(self.raw, socket.SHUT_RDWR)  # not SSLSocket's: it drops the TLS state
+            # not SSLSocket's: it drops the TLS state
+            if self.raw is not None: socket.socket.shutdown(self.raw, socket.SHUT_RDWR)
         except OSError: pass  # closed already
 
     def read_body(self, r: http.client.HTTPResponse, max_bytes: int) -> bytes:
@@ -120,13 +124,15 @@ def fetch(
                 if r.status in (301, 302, 303, 307, 308) and r.getheader('Location'):
                     url = urljoin(url, r.getheader('Location')); continue
                 if r.status != 200: raise ValueError(f'HTTP Error {r.status}: {r.reason}')
-                if int(r.getheader('Content-Length') or 0) > max_bytes: raise ValueError(f'larger than {max_bytes:,} bytes')
+                if int(r.getheader('Content-Length') or 0) > max_bytes:
+                    raise ValueError(f'larger than {max_bytes:,} bytes')
                 data = conn.read_body(r, max_bytes)
         except (OSError, http.client.HTTPException) as e:
             if time.monotonic() >= end: raise TimeoutError(f'timed out: no picture after {deadline:g} s') from None
             if isinstance(e, TimeoutError): raise TimeoutError(f'timed out: no answer in {timeout:g} s') from None
             raise
-        if time.monotonic() >= end: raise TimeoutError(f'timed out: no picture after {deadline:g} s')  # cut short by the timer
+        # cut short by the timer
+        if time.monotonic() >= end: raise TimeoutError(f'timed out: no picture after {deadline:g} s')
         if len(data) > max_bytes: raise ValueError(f'larger than {max_bytes:,} bytes')
         return data
     raise ValueError(f'more than {max_redirects} redirects')

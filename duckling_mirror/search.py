@@ -39,7 +39,8 @@ LICENSES = {  # what `--license` may ask for: the reuses a picture's licence mus
     'any': frozenset(),  # no filter: every picture, licensed or not
     'commercial': frozenset({'commercial'}),  # reuse for commercial purposes
     'modification': frozenset({'modification'}),  # adapt: crop, resize, remix
-    'open': frozenset({'commercial', 'modification'}),  # both: a free licence (CC0, public domain, CC BY, CC BY-SA, ...)
+    # both: a free licence (CC0, public domain, CC BY, CC BY-SA, ...)
+    'open': frozenset({'commercial', 'modification'}),
 }
 
 # %% ../nbs/00_search.ipynb #f5cc679a
@@ -49,12 +50,14 @@ def check_license(
     "The reuses `license` asks for (empty for 'any'); a `UsageError` that lists the choices if it is not one"
     words = [w.strip() for w in str(license).split(',')]
     if not all(w in LICENSES for w in words):
-        raise UsageError(f"--license {license}: choose any, open, commercial or modification (or 'commercial,modification')")
+        raise UsageError(f"--license {license}: choose any, open, commercial or modification (or "
+                         "'commercial,modification')")
     return frozenset().union(*(LICENSES[w] for w in words))
 
 # %% ../nbs/00_search.ipynb #6b6690fe
 def license_name(
-    license: str,  # a licence as a source names it: 'by-sa' (Openverse), 'cc-by-sa-4.0' or 'CC BY-SA 4.0' (Commons), 'cc0', ...
+    # a licence as a source names it: 'by-sa' (Openverse), 'cc-by-sa-4.0' or 'CC BY-SA 4.0' (Commons), 'cc0', ...
+    license: str,
     version: str = '',  # its version, where the source gives it apart (Openverse)
 ) -> str:
     "`license` as people write it: 'CC BY-SA 4.0', 'CC0 1.0', 'Public domain'; a name it does not know, as it is"
@@ -62,20 +65,24 @@ def license_name(
     k = s.lower()
     k = re.sub(r'[\s-]+(international|universal|unported|generic)$', '', k)
     if re.fullmatch(r'cc[\s-]?(0|zero)([\s-]1\.0)?', k): return 'CC0 1.0'
-    if k in ('pd', 'pdm', 'public domain', 'public-domain', 'public domain mark') or k.startswith(('pd-', 'pdm ', 'pdm-', 'public domain ')): return 'Public domain'
-    if m := re.fullmatch(r'(?:cc[\s-]*)?(by(?:[\s-]nc)?(?:[\s-](?:sa|nd))?)(?:[\s-]+(\d\.\d)(?:[\s-]?[a-z]{2,3})?)?', k):
+    if k in ('pd', 'pdm', 'public domain', 'public-domain', 'public domain mark') or k.startswith(('pd-', 'pdm ', 'pdm-', 'public domain ')):
+        return 'Public domain'
+    if m := re.fullmatch(r'(?:cc[\s-]*)?(by(?:[\s-]nc)?(?:[\s-](?:sa|nd))?)(?:[\s-]+(\d\.\d)(?:[\s-]?[a-z]{2,3})?)?',
+                         k):
         return f"CC {m[1].upper().replace(' ', '-')} {m[2] or version}".strip()
     return s
 
 # %% ../nbs/00_search.ipynb #1af6f389
-FREE_LICENSES = ('mit', 'gfdl', 'attribution', 'no restrictions', 'fal', 'free art license')  # free licences that are not Creative Commons'
+# free licences that are not Creative Commons'
+FREE_LICENSES = ('mit', 'gfdl', 'attribution', 'no restrictions', 'fal', 'free art license')
 
 def license_terms(
     license: str,  # a licence, as `license_name` writes it (or as a source names it)
 ) -> frozenset:
     "The reuses `license` allows: {'commercial', 'modification'}, some, or none (NC and ND licences, or a licence it does not know)"
     name = license_name(license)
-    if name in ('CC0 1.0', 'Public domain') or any(name.lower() == f or name.lower().startswith(f + ' ') for f in FREE_LICENSES): return LICENSES['open']
+    if name in ('CC0 1.0', 'Public domain') or any(name.lower() == f or name.lower().startswith(f + ' ') for f in FREE_LICENSES):
+        return LICENSES['open']
     if not name.startswith('CC BY'): return frozenset()
     kind = name.split()[1]
     return frozenset({'commercial'} - ({'commercial'} if 'NC' in kind else set()) | ({'modification'} if 'ND' not in kind else set()))
@@ -150,7 +157,8 @@ def result(
 
 # %% ../nbs/00_search.ipynb #ed5e06b9
 DDG_LICENSES = {frozenset(): None, LICENSES['commercial']: 'ShareCommercially', LICENSES['modification']: 'Modify',
-                LICENSES['open']: 'ModifyCommercially'}  # `check_license`'s answer, as DuckDuckGo's `license_image` says it
+                # `check_license`'s answer, as DuckDuckGo's `license_image` says it
+                LICENSES['open']: 'ModifyCommercially'}
 
 def search_ddg(
     query: str,  # what to search for
@@ -220,7 +228,8 @@ def _read(url: str, timeout: float, max_bytes: int) -> bytes:
     out = {}
     def get():
         try:
-            with urlopen(url, headers={'User-Agent': USER_AGENT, 'Accept': 'application/json'}, timeout=timeout) as r: out['data'] = r.read(max_bytes + 1)
+            with urlopen(url, headers={'User-Agent': USER_AGENT, 'Accept': 'application/json'}, timeout=timeout) as r:
+                out['data'] = r.read(max_bytes + 1)
         except BaseException as e: out['err'] = e
     t = threading.Thread(target=get, daemon=True)  # left to its socket's own timeout if cut off
     t.start(); t.join(timeout)
@@ -246,7 +255,8 @@ def get_json(
         _wait_turn(host, interval)
         try: text = _read(full, timeout, max_bytes)
         except HTTPError as e:
-            if e.code not in (429, 503): raise SearchError(f'{name} refused the search (HTTP {e.code}: {_error_line(e)})') from None
+            if e.code not in (429, 503):
+                raise SearchError(f'{name} refused the search (HTTP {e.code}: {_error_line(e)})') from None
             wait = retry_after(e.headers.get('Retry-After') if e.headers else None, 2. ** i)
             if wait > max_wait or i == retries - 1:
                 raise RateLimited(f'{name} is limiting this machine\'s searches (HTTP {e.code}); it asks to wait {wait:.0f} s. '
@@ -259,7 +269,8 @@ def get_json(
         except (http.client.HTTPException, ValueError) as e:  # an answer cut short, or an address that is not one
             raise SearchError(f'{name} could not be asked ({type(e).__name__}: {str(e)[:100]})') from None
         try: return json.loads(text)
-        except (ValueError, RecursionError): raise SearchError(f'{name} answered something that is not JSON: {text[:60].decode("utf-8", "replace")!r}') from None
+        except (ValueError, RecursionError):
+            raise SearchError(f'{name} answered something that is not JSON: {text[:60].decode("utf-8", "replace")!r}') from None
 
 # %% ../nbs/00_search.ipynb #5c3009c6
 def _error_line(e: HTTPError) -> str:
@@ -321,18 +332,23 @@ def search_commons(
         if isinstance(d, dict) and isinstance(d.get('error'), dict):
             e = d['error']
             if page: break
-            if e.get('code') in ('maxlag', 'ratelimited'): raise RateLimited(f"{name} is limiting this machine's searches ({e.get('info', e['code'])}). Run it again later")
+            if e.get('code') in ('maxlag', 'ratelimited'):
+                raise RateLimited(f"{name} is limiting this machine's searches ({e.get('info', e['code'])}). Run it "
+                                  "again later")
             raise SearchError(f"{name} refused the search for {query!r} ({e.get('code')}: {e.get('info', '')})")
         pages = d.get('query', {}).get('pages', {}) if isinstance(d, dict) and isinstance(d.get('query', {}), dict) else None
         if not isinstance(pages, dict) or not isinstance(d.get('continue', {}), dict):
             if page: break
-            raise SearchError(f'{name} answered in a shape this version does not know (no query.pages): update duckling-mirror, or leave it out with --sources')
-        for p in sorted((p for p in pages.values() if isinstance(p, dict)), key=lambda p: p.get('index') if isinstance(p.get('index'), int) else 0):
+            raise SearchError(f'{name} answered in a shape this version does not know (no query.pages): update '
+                              'duckling-mirror, or leave it out with --sources')
+        for p in sorted((p for p in pages.values() if isinstance(p, dict)),
+                        key=lambda p: p.get('index') if isinstance(p.get('index'), int) else 0):
             r = commons_result(p, query, license)
             if r and need <= license_terms(r['license']) and r['image'] not in {o['image'] for o in res}: res.append(r)
         if len(res) >= max_results or 'continue' not in d: break
         cont = d['continue']
-    if not res: raise NoResults(f'{name} found no pictures for {query!r}' + (f' under --license {license}' if need else ''))
+    if not res:
+        raise NoResults(f'{name} found no pictures for {query!r}' + (f' under --license {license}' if need else ''))
     return res[:max_results]
 
 # %% ../nbs/00_search.ipynb #761def1c
@@ -371,13 +387,15 @@ def search_openverse(
             break  # keep what the earlier pages gave
         if not isinstance(d, dict) or not isinstance(d.get('results'), list):
             if page > 1: break
-            raise SearchError(f'{name} answered in a shape this version does not know (no results): update duckling-mirror, or leave it out with --sources')
+            raise SearchError(f'{name} answered in a shape this version does not know (no results): update '
+                              'duckling-mirror, or leave it out with --sources')
         for o in d['results']:
             r = openverse_result(o, query, license)
             if r and need <= license_terms(r['license']) and r['image'] not in {o['image'] for o in res}: res.append(r)
         count = d.get('page_count')
         if len(res) >= max_results or not d['results'] or (isinstance(count, int) and page >= count): break
-    if not res: raise NoResults(f'{name} found no pictures for {query!r}' + (f' under --license {license}' if need else ''))
+    if not res:
+        raise NoResults(f'{name} found no pictures for {query!r}' + (f' under --license {license}' if need else ''))
     return res[:max_results]
 
 # %% ../nbs/00_search.ipynb #c5fc508d
@@ -394,7 +412,8 @@ def search_serpapi(
     import serpapi
     key, name, res = api_key or os.environ.get('SERPAPI_KEY'), 'SerpApi', []
     if not key: raise SearchError(f'{name} needs a key: set SERPAPI_KEY (https://serpapi.com/manage-api-key), or leave it out with --sources')
-    if check_license(license): raise SearchError(f"{name} gives no licence for its pictures, so it cannot search under --license {license}")
+    if check_license(license):
+        raise SearchError(f"{name} gives no licence for its pictures, so it cannot search under --license {license}")
     client = serpapi.Client(api_key=key, timeout=timeout)
     client.BASE_DOMAIN = base
     for page in range(max_pages):
@@ -409,7 +428,8 @@ def search_serpapi(
             raise SearchError(f'{name} refused the search' + (f' (HTTP {code})' if code else '') + f': {why}') from None
         except ValueError: raise SearchError(f'{name} answered something that is not JSON') from None
         got = d.get('images_results') if isinstance(d, dict) or hasattr(d, 'get') else None
-        if not isinstance(got, list): break  # no more pages (SerpApi says so in `error`), or a shape this version does not know
+        # no more pages (SerpApi says so in `error`), or a shape this version does not know
+        if not isinstance(got, list): break
         new = [o for o in got if isinstance(o, dict) and isinstance(o.get('original'), str) and o['original'] not in {r['image'] for r in res}]
         res += [result(query, 'serpapi', license, title=o.get('title'), image=o['original'], thumbnail=o.get('thumbnail'),
                        url=o.get('link'), width=o.get('original_width'), height=o.get('original_height'), engine=o.get('source')) for o in new]
@@ -418,7 +438,8 @@ def search_serpapi(
     return res[:max_results]
 
 # %% ../nbs/00_search.ipynb #330c498d
-SOURCES = {'ddg': search_ddg, 'commons': search_commons, 'openverse': search_openverse, 'serpapi': search_serpapi}  # by name, each `search(query, max_results, license, ...)`
+# by name, each `search(query, max_results, license, ...)`
+SOURCES = {'ddg': search_ddg, 'commons': search_commons, 'openverse': search_openverse, 'serpapi': search_serpapi}
 DEFAULT_SOURCES = 'ddg,commons,openverse'  # the keyless ones, DuckDuckGo first: the most pictures
 
 # %% ../nbs/00_search.ipynb #4bd9a37b
@@ -450,7 +471,8 @@ def search_images(
     max_results: int = 100,  # how many results to gather, from one source or several
     sources: str | dict = DEFAULT_SOURCES,  # the sources to ask, in order: names (`image_sources`), or {name: search}
     license: str = 'any',  # the reuse needed (`check_license`), with names in `sources`
-    ask: Callable | None = None,  # `ask(name, query, n) -> list[dict]`: how to ask one source (default: call it), e.g. from saved searches
+    # `ask(name, query, n) -> list[dict]`: how to ask one source (default: call it), e.g. from saved searches
+    ask: Callable | None = None,
     say: Callable | None = print,  # where the line that says which source answered goes; None: nowhere
 ) -> list[dict]:
     "Up to `max_results` pictures for `query`, from the first of `sources` that answers, then the next for the pictures still missing"
@@ -462,8 +484,10 @@ def search_images(
         try: got = ask(name, query, need)
         except SearchError as e: errors[name] = e; told.append(f'{name} skipped ({_why(e)})'); continue
         except MirrorError: raise  # a request that cannot work: said as it is
-        except (KeyError, IndexError, TypeError, AttributeError, ValueError, RecursionError) as e:  # an answer in a shape nobody expected
-            errors[name] = SearchError(f'{name} answered in a shape this version cannot read ({type(e).__name__}: {str(e)[:80]})')
+        # an answer in a shape nobody expected
+        except (KeyError, IndexError, TypeError, AttributeError, ValueError, RecursionError) as e:
+            errors[name] = SearchError(f'{name} answered in a shape this version cannot read ({type(e).__name__}: '
+                                       f'{str(e)[:80]})')
             told.append(f'{name} skipped (refused)'); continue
         new = [r for r in got if r['image'] not in seen][:need]
         seen.update(r['image'] for r in new)
@@ -475,6 +499,7 @@ def search_images(
     kinds = {type(e) for e in errors.values()}
     if kinds == {NoConnection}:
         raise NoConnection(f'No internet connection: none of {", ".join(errors)} could be reached to search for {query!r}. Connect to '
-                           'the internet and run it again, or train on your own photos with `--images DIR` (one folder of photos per label).')
+                           'the internet and run it again, or train on your own photos with `--images DIR` (one folder '
+                           'of photos per label).')
     raise (kinds.pop() if len(kinds) == 1 else SearchError)(
         f'No source found pictures for {query!r}: ' + ' | '.join(f'{n}: {e}' for n, e in errors.items()))

@@ -28,11 +28,13 @@ def sample_photos(
 ) -> Path:
     "The real photos this project carries: one folder per category, long side <= 256 px, with `provenance.csv`"
     pkg = Path(duckling_mirror.__file__).resolve().parent
-    root = pkg.parent/'tests'/'photos' if (pkg.parent/'tests'/'photos').is_dir() else pkg/'photos'  # a clone's, or an install's
+    # a clone's, or an install's
+    root = pkg.parent/'tests'/'photos' if (pkg.parent/'tests'/'photos').is_dir() else pkg/'photos'
     if missing := [c for c in categories if not (root/c).is_dir()]:
         have = ', '.join(sorted(d.name for d in root.iterdir() if d.is_dir()))
         raise FileNotFoundError(f"No photos of {', '.join(missing)} in {root}: an installed duckling-mirror carries only its openly "
-                                f"licensed ones ({have}); the others are in tests/photos of its repository, {repo_url()}")
+                                f"licensed ones ({have}); the others are in tests/photos of its repository, "
+                                f"{repo_url()}")
     return root
 
 # %% ../nbs/01a_testing.ipynb #5de6cfed
@@ -109,14 +111,16 @@ class FaultyHandler(SimpleHTTPRequestHandler):
         if path == '/fault/slow': time.sleep(5)
         if path == '/fault/trickle': return self.trickle()
         if path == '/fault/trickle-body': return self.trickle(secs=0.1, headers_first=True)
-        if path.startswith('/fault/resized/'): return self.send(200, 'image/jpeg', _resized(Path(self.directory)/path[15:]))
+        if path.startswith('/fault/resized/'):
+            return self.send(200, 'image/jpeg', _resized(Path(self.directory)/path[15:]))
         if path not in FAULTS: return super().do_GET()
         status, ctype, body = FAULTS[path]
         self.send(status, ctype, body(self.directory))
 
     def trickle(self, secs: float = 0.2, headers_first: bool = False):
         "Answer a 200 a byte at a time, one every `secs` seconds, for as long as the client listens (the headers at once if `headers_first`)"
-        head = b'HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\n\r\n'  # no Content-Length: the body ends when the connection does
+        # no Content-Length: the body ends when the connection does
+        head = b'HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\n\r\n'
         try:
             if headers_first: self.wfile.write(head); head = b''
             for b in head: self.wfile.write(bytes([b])); self.wfile.flush(); time.sleep(secs)
@@ -129,7 +133,8 @@ class FaultyHandler(SimpleHTTPRequestHandler):
 class PhotoServer(ThreadingHTTPServer):
     "An HTTP server on a free localhost port, serving `root` from a background thread, each answer after `latency` s"
     def __init__(self, root: Path = None, latency: float = 0):
-        super().__init__(('127.0.0.1', 0), partial(FaultyHandler, directory=str(root or sample_photos()), latency=latency))
+        super().__init__(('127.0.0.1', 0), partial(FaultyHandler, directory=str(root or sample_photos()),
+                                                   latency=latency))
         threading.Thread(target=self.serve_forever, daemon=True).start()
     @property
     def url(self) -> str: return f'http://127.0.0.1:{self.server_port}'
@@ -154,7 +159,8 @@ def fake_search(
             w, h = Image.open(f).size
             recs.append(result(query, 'fake', title=f'A {query} ({f.stem})', image=f'{url}/{query}/{f.name}', thumbnail=f'{url}/{query}/{f.name}',
                                url=f'{url}/pages/{f.stem}.html', height=h, width=w, **credits.get(f'{query}/{f.name}', {})))
-        if faults: recs += [result(query, 'fake', title=f'Broken {p}', image=f'{url}{p}?{query}', url=f'{url}/pages/{p}.html')
+        if faults: recs += [result(query, 'fake', title=f'Broken {p}', image=f'{url}{p}?{query}',
+                                   url=f'{url}/pages/{p}.html')
                             for p in ('/missing.jpg', '/fault/html', '/fault/truncated.jpg')]
         return recs[:max_results]
     return search
@@ -168,11 +174,13 @@ def sample_dataset(
     "Build a dataset in `dest` from the sample photos, over HTTP, as `build_dataset` does from a web search"
     from duckling_mirror.download import build_dataset
     sample_photos(*{t.query for t in terms})  # the categories it needs, or where to get them
-    with PhotoServer() as srv: return build_dataset(terms, dest, search=fake_search(srv.url), allow_private=True, **kwargs)
+    with PhotoServer() as srv:
+        return build_dataset(terms, dest, search=fake_search(srv.url), allow_private=True, **kwargs)
 
 # %% ../nbs/01a_testing.ipynb #69acff45
 def plant_mistakes(
-    photos: Path,  # a folder of category folders (`sample_photos()`, or `../shared/photos`), maybe with `provenance.csv`
+    # a folder of category folders (`sample_photos()`, or `../shared/photos`), maybe with `provenance.csv`
+    photos: Path,
     dest: Path,  # where the label folders go
     labels: tuple = ('duck', 'swan'),  # the categories that are labels
     flips: int = 2,  # pictures of each label moved under another label
@@ -198,13 +206,15 @@ def plant_mistakes(
     if (photos/'provenance.csv').exists():
         with open(photos/'provenance.csv', newline='') as o: credits = {r['file']: r for r in csv.DictReader(o)}
     for f, l in place.items():
-        name = f.name if (l, f.name) not in names.values() else f'{f.parent.name}_{f.name}'  # two categories' photos may share a name
+        # two categories' photos may share a name
+        name = f.name if (l, f.name) not in names.values() else f'{f.parent.name}_{f.name}'
         names[f] = (l, name)
         (dest/l).mkdir(parents=True, exist_ok=True)
         shutil.copyfile(f, dest/l/name)
         if (r := credits.get(f'{f.parent.name}/{f.name}')): rows.append({**r, 'file': f'{l}/{name}'})
     if rows: pd.DataFrame(rows).to_csv(dest/'provenance.csv', index=False)
-    return pd.DataFrame([('/'.join(names[f]), l, is_, right) for f, l, is_, right in planted], columns=['file', 'label', 'is', 'right'])
+    return pd.DataFrame([('/'.join(names[f]), l, is_, right) for f, l, is_, right in planted],
+                        columns=['file', 'label', 'is', 'right'])
 
 # %% ../nbs/01a_testing.ipynb #cd28dc50
 def planted_dataset(
@@ -217,9 +227,11 @@ def planted_dataset(
     from duckling_mirror.dataset import read_manifest
     dest = Path(dest)
     planted = plant_mistakes(photos, dest/'photos', **kwargs)
-    build_dataset(folder_terms(dest/'photos'), dest/'data', search=folder_search(dest/'photos'), progress=False, schemes=('file',))
+    build_dataset(folder_terms(dest/'photos'), dest/'data', search=folder_search(dest/'photos'), progress=False,
+                  schemes=('file',))
     at = read_manifest(dest/'data').set_index('image').file
-    return dest/'data', planted.assign(image=[(dest/'photos'/f).resolve().as_uri() for f in planted.file], file=lambda d: [at[u] for u in d.image])
+    return dest/'data', planted.assign(image=[(dest/'photos'/f).resolve().as_uri() for f in planted.file],
+                                       file=lambda d: [at[u] for u in d.image])
 
 # %% ../nbs/01a_testing.ipynb #27d522a5
 def _recorded(name: str) -> dict:
@@ -227,7 +239,8 @@ def _recorded(name: str) -> dict:
     return json.loads((Path(duckling_mirror.__file__).parent/'api'/f'{name}.json').read_text())
 
 # %% ../nbs/01a_testing.ipynb #d089b3a9
-OPENVERSE_CODES = {'CC0 1.0': ('cc0', '1.0'), 'Public domain': ('pdm', '1.0'), 'CC BY 2.0': ('by', '2.0')}  # our photos' licences, as Openverse names them
+# our photos' licences, as Openverse names them
+OPENVERSE_CODES = {'CC0 1.0': ('cc0', '1.0'), 'Public domain': ('pdm', '1.0'), 'CC BY 2.0': ('by', '2.0')}
 
 # %% ../nbs/01a_testing.ipynb #2c8007c4
 class ApiHandler(FaultyHandler):
@@ -235,11 +248,13 @@ class ApiHandler(FaultyHandler):
     APIS = {'/w/api.php': 'commons', '/v1/images/': 'openverse', '/search': 'serpapi'}
     ALIASES = {'baby duck': 'duckling', 'mallard duckling': 'duckling', 'baby swan': 'cygnet', 'cygnet swan chick': 'cygnet',
                'grey cygnet': 'cygnet', 'gosling': 'goose', 'adult mallard duck': 'duck', 'mute swan': 'swan',
-               'person portrait photo': 'other', 'cat': 'other', 'pineapple': 'other'}  # `search.DEFAULT_TERMS`, answered from our folders
+               # `search.DEFAULT_TERMS`, answered from our folders
+               'person portrait photo': 'other', 'cat': 'other', 'pineapple': 'other'}
 
     def do_GET(self):
         u = urlparse(self.path)
-        if u.path.startswith('/thumb/'): self.path = u.path[6:]; return super().do_GET()  # a Commons thumbnail: the photo itself
+        # a Commons thumbnail: the photo itself
+        if u.path.startswith('/thumb/'): self.path = u.path[6:]; return super().do_GET()
         if (api := self.APIS.get(u.path)) is None: return super().do_GET()
         q = {k: v[-1] for k, v in parse_qs(u.query).items()}
         srv = self.server
@@ -249,13 +264,17 @@ class ApiHandler(FaultyHandler):
             if how == 'limited-twice': srv.limited[api] = srv.limited.get(api, 0) + 1
         if how == 'limited' or (how == 'limited-twice' and srv.limited[api] <= 2):
             body = _recorded(f'{api}_429') if api != 'commons' else {'error': {'code': 'ratelimited', 'info': 'Too many requests'}}
-            if how == 'limited' and api == 'openverse': body = {'detail': 'Request was throttled. Expected available in 3600 seconds.'}
+            if how == 'limited' and api == 'openverse':
+                body = {'detail': 'Request was throttled. Expected available in 3600 seconds.'}
             return self.json(body, 429, **{'Retry-After': '3600' if how == 'limited' else '1'})
-        if how == 'garbage': return self.send(502, 'text/html', b'<!DOCTYPE html><html><title>Wikimedia Error</title><body>Our servers are having a problem</body></html>') if api == 'commons' else self.send(200, 'text/html', b'<html>Oops</html>')
-        if how == 'malformed': return self.json({'query': {'pages': [1, 2]}} if api == 'commons' else {'results': 'none', 'images_results': 'none'})
+        if how == 'garbage':
+            return self.send(502, 'text/html', b'<!DOCTYPE html><html><title>Wikimedia Error</title><body>Our servers are having a problem</body></html>') if api == 'commons' else self.send(200, 'text/html', b'<html>Oops</html>')
+        if how == 'malformed':
+            return self.json({'query': {'pages': [1, 2]}} if api == 'commons' else {'results': 'none', 'images_results': 'none'})
         if how == 'refuse': return (self.send(403, 'text/plain', b'Please set a user-agent and respect our robot policy https://w.wiki/4wJS. See also T400119.')
                                     if api == 'commons' else self.json(_recorded(f'{api}_400' if api == 'openverse' else 'serpapi_401'), 400 if api == 'openverse' else 401))
-        if api == 'commons' and not self.headers.get('User-Agent', '').startswith('duckling-mirror/'):  # Wikimedia's User-Agent policy
+        # Wikimedia's User-Agent policy
+        if api == 'commons' and not self.headers.get('User-Agent', '').startswith('duckling-mirror/'):
             return self.send(403, 'text/plain', b'Please set a user-agent and respect our robot policy https://w.wiki/4wJS. See also T400119.')
         query = q.get('q', q.get('gsrsearch', '')).replace(' filetype:bitmap', '')
         self.json(*getattr(self, api)(query, q, [] if how == 'empty' else self.photos(query)))
@@ -287,7 +306,8 @@ class ApiHandler(FaultyHandler):
                 meta['Artist']['value'] = f'<a href="//commons.wikimedia.org/wiki/User:Test" title="User:Test">{c["creator"]}</a>'
             else:
                 for k in ('License', 'LicenseShortName', 'LicenseUrl', 'Artist', 'UsageTerms'): meta.pop(k, None)
-            pages[str(1000 + i)] = {**page0, 'pageid': 1000 + i, 'title': f'File:{Path(name).name}', 'index': i + 1, 'imageinfo': [ii]}
+            pages[str(1000 + i)] = {**page0, 'pageid': 1000 + i, 'title': f'File:{Path(name).name}', 'index': i + 1,
+                                    'imageinfo': [ii]}
         out = {'batchcomplete': '', 'query': {'pages': pages}}
         if off + n < len(photos): out['continue'] = {'gsroffset': off + n, 'continue': 'gsroffset||'}
         return out, 200
@@ -297,7 +317,8 @@ class ApiHandler(FaultyHandler):
         if size > 20 or page > 20: return _recorded('openverse_400_page'), 400
         rec = _recorded('openverse_search')
         need = set(filter(None, q.get('license_type', '').split(',')))
-        if need: photos = [p for p in photos if p[3].get('license') in OPENVERSE_CODES]  # our licensed photos allow both
+        # our licensed photos allow both
+        if need: photos = [p for p in photos if p[3].get('license') in OPENVERSE_CODES]
         results = []
         for name, w, h, c in photos[(page - 1) * size:page * size]:
             lic, ver = OPENVERSE_CODES.get(c.get('license'), ('', ''))
@@ -310,7 +331,8 @@ class ApiHandler(FaultyHandler):
     def serpapi(self, query, q, photos) -> tuple[dict, int]:
         rec, page = _recorded('serpapi_google_images'), int(q.get('ijn', 0))
         got = photos[page * 100:(page + 1) * 100]
-        if not got: return {k: v for k, v in rec.items() if k != 'images_results'} | {'error': "Google hasn't returned any results for this query."}, 200
+        if not got:
+            return {k: v for k, v in rec.items() if k != 'images_results'} | {'error': "Google hasn't returned any results for this query."}, 200
         return {**rec, 'search_parameters': {**rec['search_parameters'], 'q': query, 'ijn': str(page)}, 'images_results': [
             {**rec['images_results'][0], 'position': i + 1, 'title': f'A {query} ({Path(name).stem})', 'link': f'{self.base}/pages/{Path(name).stem}.html',
              'original': f'{self.base}/{name}', 'original_width': w, 'original_height': h, 'thumbnail': f'{self.base}/{name}'}
@@ -324,7 +346,8 @@ class FakeAPIs(PhotoServer):
     "Commons, Openverse and SerpApi on localhost (`ApiHandler`), serving the photos of `root`; `behave[api]` makes one misbehave"
     def __init__(self, root: Path = None):
         self.behave, self.requests, self.limited, self.lock = {}, [], {}, threading.Lock()
-        ThreadingHTTPServer.__init__(self, ('127.0.0.1', 0), partial(ApiHandler, directory=str(root or sample_photos())))
+        ThreadingHTTPServer.__init__(self, ('127.0.0.1', 0),
+                                     partial(ApiHandler, directory=str(root or sample_photos())))
         threading.Thread(target=self.serve_forever, daemon=True).start()
     @property
     def commons(self) -> str: return f'{self.url}/w/api.php'
@@ -341,7 +364,8 @@ class FakeAPIs(PhotoServer):
                     serpapi=dict(base=self.serpapi, **kwargs))
 
 # %% ../nbs/01a_testing.ipynb #b5c9607e
-HUB_402 = {  # the Hub's answer (HTTP 402, JSON `{"error": ...}`) to creating a Gradio or Docker Space on a free account, by hardware asked for
+# the Hub's answer (HTTP 402, JSON `{"error": ...}`) to creating a Gradio or Docker Space on a free account, by hardware asked for
+HUB_402 = {
     'cpu-basic': 'Static Spaces are free for everyone, but hosting Gradio and Docker Spaces on free cpu-basic requires a PRO '
                  'subscription. Subscribe at https://huggingface.co/pro',
     'zero-a10g': 'You must be subscribed to PRO to host Spaces with ZeroGPU. If you recently created your account, please wait '
@@ -365,7 +389,8 @@ class HubHandler(BaseHTTPRequestHandler):
 
     def body(self) -> bytes:
         "The request's body, sent whole or in chunks"
-        if 'chunked' not in self.headers.get('Transfer-Encoding', ''): return self.rfile.read(int(self.headers.get('Content-Length') or 0))
+        if 'chunked' not in self.headers.get('Transfer-Encoding', ''):
+            return self.rfile.read(int(self.headers.get('Content-Length') or 0))
         out = b''
         while size := int(self.rfile.readline().split(b';')[0], 16): out += self.rfile.read(size); self.rfile.readline()
         self.rfile.readline()
@@ -380,8 +405,10 @@ class HubHandler(BaseHTTPRequestHandler):
     def repo(self, kind: str, repo_id: str, user: str | None = None) -> str | None:
         "`repo_id`, if it exists as a `kind` repo (and `user` may write to it); else None, and a 404 or 403 sent"
         info = self.server.repos.get(repo_id)
-        if info is None or info['type'] != kind: self.send(404, {'error': 'Repository not found'}, **{'X-Error-Code': 'RepoNotFound'})
-        elif user is not None and repo_id.split('/')[0] != user: self.send(403, {'error': f"You don't have the rights to write to {repo_id}"})
+        if info is None or info['type'] != kind:
+            self.send(404, {'error': 'Repository not found'}, **{'X-Error-Code': 'RepoNotFound'})
+        elif user is not None and repo_id.split('/')[0] != user:
+            self.send(403, {'error': f"You don't have the rights to write to {repo_id}"})
         else: return repo_id
 
 # %% ../nbs/01a_testing.ipynb #28fb4d86
@@ -390,8 +417,10 @@ class FakeHub(ThreadingHTTPServer):
     def __init__(self,
                  tokens: dict | None = None,  # {token: user name}: who may write
                  repos: dict | None = None,  # {repo id: type}: repos that exist already
-                 plan: str = 'pro',  # the users' plan: 'pro', or 'free' (static Spaces, and Gradio ones only on ZeroGPU)
-                 zero_gpu: int = 2,  # on the free plan, how many ZeroGPU Spaces a user may host (0: an account not yet in good standing)
+                 # the users' plan: 'pro', or 'free' (static Spaces, and Gradio ones only on ZeroGPU)
+                 plan: str = 'pro',
+                 # on the free plan, how many ZeroGPU Spaces a user may host (0: an account not yet in good standing)
+                 zero_gpu: int = 2,
                 ):
         super().__init__(('127.0.0.1', 0), HubHandler)
         self.tokens, self.repos, self.files, self.lfs = dict(tokens or {}), {}, {}, {}  # files: {repo: {path: bytes}}
@@ -403,7 +432,8 @@ class FakeHub(ThreadingHTTPServer):
     def url(self) -> str: return f'http://127.0.0.1:{self.server_port}'
     def repo_url(self, repo_id: str) -> str:
         return f"{self.url}/{dict(model='', dataset='datasets/', space='spaces/')[self.repos[repo_id]['type']]}{repo_id}"
-    def add_repo(self, repo_id: str, kind: str = 'model', sdk: str | None = None, private: bool = False, hardware: str | None = None):
+    def add_repo(self, repo_id: str, kind: str = 'model', sdk: str | None = None, private: bool = False,
+                 hardware: str | None = None):
         self.repos[repo_id] = dict(type=kind, sdk=sdk, private=private, hardware=hardware)
         self.files.setdefault(repo_id, {}); self.lfs.setdefault(repo_id, set())
     def refusal(self, user: str, kind: str, sdk: str | None, hardware: str | None) -> str | None:
@@ -424,7 +454,8 @@ def do_GET(self: HubHandler):
     hub.requests.append(('GET', path))
     if path == '/api/whoami-v2':
         if user := self.user(): self.send(200, {'type': 'user', 'name': user, 'fullname': user, 'orgs': [], 'isPro': hub.plan != 'free',
-                                                'auth': {'type': 'access_token', 'accessToken': {'displayName': 'test', 'role': 'write'}}})
+                                                'auth': {'type': 'access_token',
+                                                         'accessToken': {'displayName': 'test', 'role': 'write'}}})
     elif m := re.fullmatch(r'/api/(model|dataset|space)s/([^/]+/[^/]+)(?:/revision/[^/]+)?', path):
         if repo_id := self.repo(*m.groups()):
             info = hub.repos[repo_id]
@@ -444,26 +475,33 @@ def do_POST(self: HubHandler):
         p = json.loads(data)
         ns, kind = p.get('organization') or user, p.get('type') or 'model'
         repo_id = f"{ns}/{p['name']}"
-        if ns != user: return self.send(403, {'error': f"You don't have the rights to create a {kind} under the namespace {ns!r}"}, False)
-        if why := hub.refusal(user, kind, p.get('sdk'), p.get('hardware')): return self.send(402, {'error': why}, False)  # before it looks for the repo
+        if ns != user:
+            return self.send(403, {'error': f"You don't have the rights to create a {kind} under the namespace {ns!r}"},
+                             False)
+        # before it looks for the repo
+        if why := hub.refusal(user, kind, p.get('sdk'), p.get('hardware')): return self.send(402, {'error': why}, False)
         with hub.lock:
             if old := hub.repos.get(repo_id):
-                return self.send(409, {'error': f"You already created this {old['type']} repo", 'url': hub.repo_url(repo_id)}, False)
+                return self.send(409,
+                                 {'error': f"You already created this {old['type']} repo", 'url': hub.repo_url(repo_id)}, False)
             hub.add_repo(repo_id, kind, p.get('sdk'), p.get('visibility') == 'private', p.get('hardware'))
         self.send(200, {'url': hub.repo_url(repo_id), 'name': repo_id})
     elif m := re.fullmatch(r'/api/(model|dataset|space)s/([^/]+/[^/]+)/preupload/[^/]+', path):
         if not self.repo(*m.groups(), user): return
-        lfs = lambda f: f['size'] >= 10 * 2**20 or b'\0' in base64.b64decode(f['sample'])  # large or binary, as the Hub decides
+        # large or binary, as the Hub decides
+        lfs = lambda f: f['size'] >= 10 * 2**20 or b'\0' in base64.b64decode(f['sample'])
         self.send(200, {'commitOid': '0' * 40, 'files': [{'path': f['path'], 'uploadMode': 'lfs' if lfs(f) else 'regular',
                                                          'shouldIgnore': False, 'oid': None} for f in json.loads(data)['files']]})
     elif m := re.fullmatch(r'/(?:(dataset|space)s/)?([^/]+/[^/]+)\.git/info/lfs/objects/batch', path):
         if not self.repo(m[1] or 'model', m[2], user): return
         todo = lambda o: {} if o['oid'] in hub.lfs_objects else {'actions': {'upload': {'href': f"{hub.url}/lfs-upload/{o['oid']}"}}}
-        self.send(200, {'transfer': 'basic', 'objects': [{'oid': o['oid'], 'size': o['size'], 'authenticated': True, **todo(o)}
+        self.send(200, {'transfer': 'basic', 'objects': [{'oid': o['oid'], 'size': o['size'], 'authenticated': True,
+                                                          **todo(o)}
                                                          for o in json.loads(data)['objects']]},
                   **{'Content-Type': 'application/vnd.git-lfs+json'})
     elif m := re.fullmatch(r'/api/(model|dataset|space)s/([^/]+/[^/]+)/commit/[^/]+', path):
-        if repo_id := self.repo(*m.groups(), user): self.commit(repo_id, [json.loads(l) for l in data.splitlines() if l.strip()])
+        if repo_id := self.repo(*m.groups(), user):
+            self.commit(repo_id, [json.loads(l) for l in data.splitlines() if l.strip()])
     else: self.send(404, {'error': f'FakeHub: no route for POST {path}' + (' (no Xet here)' if 'xet' in path else '')})
 
 # %% ../nbs/01a_testing.ipynb #b373ad5b
@@ -487,7 +525,8 @@ def commit(self: HubHandler, repo_id: str, lines: list[dict]):
         if k == 'header': summary = v['summary']
         elif k == 'file': files[v['path']] = base64.b64decode(v['content'])
         elif k == 'lfsFile':
-            if v['oid'] not in hub.lfs_objects: return self.send(400, {'error': f"LFS object {v['oid']} was not uploaded"})
+            if v['oid'] not in hub.lfs_objects:
+                return self.send(400, {'error': f"LFS object {v['oid']} was not uploaded"})
             files[v['path']], lfs[v['path']] = hub.lfs_objects[v['oid']], v['oid']
         elif k == 'deletedFile': hub.files[repo_id].pop(v['path'], None)
     with hub.lock:
@@ -500,7 +539,8 @@ def commit(self: HubHandler, repo_id: str, lines: list[dict]):
 # %% ../nbs/01a_testing.ipynb #839c61a0
 def sample_web(
     dest: Path,  # the folder to write
-    app: Path | None = None,  # the exported app whose `model.onnx` and `mirror.json` it takes; the project's `app/` by default
+    # the exported app whose `model.onnx` and `mirror.json` it takes; the project's `app/` by default
+    app: Path | None = None,
 ) -> Path:
     "A static mirror's folder to push in tests: `WEB_FILES` around `app`'s model, a README.md that says `sdk: static`, stand-ins for the page and runtime"
     import shutil
@@ -511,7 +551,8 @@ def sample_web(
     (dest/'README.md').write_text('---\ntitle: Duckling Mirror\nemoji: 🦢\ncolorFrom: yellow\ncolorTo: gray\nsdk: static\n'
                                   'app_file: index.html\npinned: false\n---\n\n# The mirror, in your browser\n')
     for f in WEB_FILES:
-        if not (dest/f).exists(): (dest/f).write_bytes(b'\0asm\1\0\0\0' if f.endswith('.wasm') else f'// {f}: a stand-in\n'.encode())
+        if not (dest/f).exists():
+            (dest/f).write_bytes(b'\0asm\1\0\0\0' if f.endswith('.wasm') else f'// {f}: a stand-in\n'.encode())
     return dest
 
 # %% ../nbs/01a_testing.ipynb #e44b6b5e
@@ -543,7 +584,8 @@ def app_screenshot(
     "A PNG of the app at `url` as a visitor sees it in Chromium; None where Chromium or Playwright is not installed"
     if not CHROMIUM.exists() or importlib.util.find_spec('playwright') is None: return None
     with tempfile.TemporaryDirectory() as d:
-        r = subprocess.run([sys.executable, '-c', _SHOT, url, str(picture or ''), f'{d}/shot.png', str(CHROMIUM), *CHROMIUM_ARGS],
+        r = subprocess.run([sys.executable, '-c', _SHOT, url, str(picture or ''), f'{d}/shot.png', str(CHROMIUM),
+                            *CHROMIUM_ARGS],
                            capture_output=True, text=True, timeout=180)
         if r.returncode: raise RuntimeError(f'the browser could not show the app: {r.stderr.strip().splitlines()[-1]}')
         return Path(d, 'shot.png').read_bytes()

@@ -17,7 +17,8 @@ from pathlib import Path
 from shlex import quote
 from typing import Callable, NamedTuple
 from urllib.error import URLError
-from .errors import MirrorError, UsageError, check_writable, friendly_errors  # first: it silences a warning of fastai's imports
+# first: it silences a warning of fastai's imports
+from .errors import MirrorError, UsageError, check_writable, friendly_errors
 import numpy as np
 import torch, timm
 from torch import nn
@@ -36,7 +37,8 @@ from .mirror import FORMATS
 # %% ../nbs/02_train.ipynb #e6b89e87
 def _unreadable(f: Path) -> str:
     "Why `f` is not a picture the mirror reads ('' if it is): its header is read, not its pixels"
-    if not f.is_file(): return 'missing' if not os.path.lexists(f) else 'not a file'  # a pipe would hang the read; a loop of links
+    # a pipe would hang the read; a loop of links
+    if not f.is_file(): return 'missing' if not os.path.lexists(f) else 'not a file'
     try:
         with Image.open(f, formats=FORMATS): return ''
     except Exception: return 'empty' if f.stat().st_size == 0 else 'not a picture'
@@ -57,7 +59,9 @@ def check_trainable(
 ) -> dict:
     "The number of pictures of each label, if there are enough to train on; else a `DatasetError` that says what is missing"
     path = Path(path)
-    if not path.is_dir(): raise DatasetError(f'There is no dataset in {path}: build one first (duckling-mirror-dataset, or `build_dataset`).')
+    if not path.is_dir():
+        raise DatasetError(f'There is no dataset in {path}: build one first (duckling-mirror-dataset, or '
+                           '`build_dataset`).')
     files = dataset_files(path)
     counts = dict(sorted(Counter(parent_label(f) for f in files).items()))
     if not counts: raise DatasetError(f'The dataset in {path} has no pictures to train on.')
@@ -65,11 +69,15 @@ def check_trainable(
     few = [f'{l} ({n})' for l, n in counts.items() if n < min_pictures]
     if len(counts) < 2: raise DatasetError(f'The dataset in {path} has pictures of one label only ({", ".join(counts)}): '
                                          'the mirror needs at least two labels to tell apart.')
-    if few: raise DatasetError(f'Too few pictures to train on for {", ".join(few)}: each label needs at least {min_pictures}.')
+    if few:
+        raise DatasetError(f'Too few pictures to train on for {", ".join(few)}: each label needs at least '
+                           f'{min_pictures}.')
     if bad := [f'{f.relative_to(path)} ({why})' for f in files if (why := _unreadable(f))]:
         fix = ('run duckling-mirror-check' if (path/'manifest.csv').exists() else
-               f'move them out, or make a dataset of the folder, which keeps only real pictures: duckling-mirror-dataset --images {quote(str(path))}')
-        raise DatasetError(f'{len(bad)} of the pictures in {path} cannot be read: {", ".join(bad[:3])}{", ..." if len(bad) > 3 else ""}; {fix}')
+               f'move them out, or make a dataset of the folder, which keeps only real pictures: '
+               f'duckling-mirror-dataset --images {quote(str(path))}')
+        raise DatasetError(f'{len(bad)} of the pictures in {path} cannot be read: '
+                           f'{", ".join(bad[:3])}{", ..." if len(bad) > 3 else ""}; {fix}')
     return counts
 
 # %% ../nbs/02_train.ipynb #3d168771
@@ -104,7 +112,8 @@ def check_split(
         raise DatasetError(f'a validation share of {valid_pct:g} of {len(files)} pictures is not one picture: hold back at least '
                            f'{1 / len(files):.2g}, or 0 to train on every picture (and measure with cross-validation)')
     if missing := sorted({parent_label(f) for f in files} - {parent_label(files[i]) for i in tr}):
-        raise DatasetError(f'every picture of {", ".join(missing)} fell in the validation set: hold back less, or add pictures')
+        raise DatasetError(f'every picture of {", ".join(missing)} fell in the validation set: hold back less, or add '
+                           'pictures')
     return len(tr), len(va)
 
 # %% ../nbs/02_train.ipynb #69d36466
@@ -122,13 +131,16 @@ def efficientnet_lite0(
 # %% ../nbs/02_train.ipynb #dc91cc0e
 class Arch(NamedTuple):
     "An architecture the mirror can fine-tune: how fastai makes it, and its default learning rate"
-    model: Callable | str  # a function that makes the network (torchvision's, `efficientnet_lite0`), or a timm model name
-    lr: float = 2e-3  # base learning rate: fastai's default, unless a measurement chose another (see *Defaults, measured*)
+    # a function that makes the network (torchvision's, `efficientnet_lite0`), or a timm model name
+    model: Callable | str
+    # base learning rate: fastai's default, unless a measurement chose another (see *Defaults, measured*)
+    lr: float = 2e-3
     meta: dict | None = None  # fastai's `model_meta` (`cut`, `split`, `stats`) for a model fastai does not know
 
 # %% ../nbs/02_train.ipynb #48fc6db3
 ARCHS = dict(
-    efficientnet_lite0=Arch(efficientnet_lite0, lr=1e-2, meta=dict(cut=-2, split=default_split, stats=([0.5] * 3, [0.5] * 3))),
+    efficientnet_lite0=Arch(efficientnet_lite0, lr=1e-2,
+                            meta=dict(cut=-2, split=default_split, stats=([0.5] * 3, [0.5] * 3))),
     resnet18=Arch(resnet18), resnet34=Arch(resnet34), resnet50=Arch(resnet50),
 )
 
@@ -185,7 +197,8 @@ def train(
     if kwargs.get('splitter') is None: check_split(path, kwargs.get('valid_pct', 0.2), seed)
     set_seed(seed, reproducible=True)
     dls = image_dls(path, size=size, bs=bs, seed=seed, aug=aug, **kwargs)
-    loss = CrossEntropyLossFlat(weight=class_weights(dls, balance) if balance else None, label_smoothing=label_smoothing)
+    loss = CrossEntropyLossFlat(weight=class_weights(dls, balance) if balance else None,
+                                label_smoothing=label_smoothing)
     a = get_arch(arch)
     try: learn = vision_learner(dls, a.model, loss_func=loss, metrics=error_rate, pretrained=pretrained)
     except (URLError, OSError) as e:
@@ -201,7 +214,8 @@ def train(
             lr = learn.lr_find(show_plot=False).valley
         learn.model_dir = model_dir
     with distributed(learn), (learn.no_bar() if quiet else nullcontext()), (learn.no_logging() if quiet else nullcontext()), warnings.catch_warnings():
-        if not len(dls.valid_ds): warnings.filterwarnings('ignore', 'Your generator is empty')  # fastprogress, on the validation set asked not to be
+        # fastprogress, on the validation set asked not to be
+        if not len(dls.valid_ds): warnings.filterwarnings('ignore', 'Your generator is empty')
         learn.fine_tune(epochs, base_lr=lr, freeze_epochs=freeze_epochs)
     return learn
 
@@ -214,7 +228,8 @@ if fastai.__version__.startswith('2.8.'):  # fastai 2.8's `DistributedDL._broadc
         torch.distributed.broadcast(t, rank)
         return t.cpu().tolist()
 else: warnings.warn(f'duckling_mirror: its CPU fix of DistributedDL._broadcast was written for fastai 2.8 and is not applied to '
-                    f'fastai {fastai.__version__}; check that distributed training on CPUs still works (tests/test_distributed.py)')
+                    f'fastai {fastai.__version__}; check that distributed training on CPUs still works '
+                    '(tests/test_distributed.py)')
 
 # %% ../nbs/02_train.ipynb #89ec6c1b
 def distributed(
@@ -232,8 +247,10 @@ def evidence(
 ) -> dict:
     "What `export_mirror` needs from `learn`'s data: pictures per label trained and validated on (and which, relative to the dataset), the validation logits, the recipe"
     if getattr(learn, 'evidence', None) is not None: return learn.evidence
-    if not len(learn.dls.train.items) + len(learn.dls.valid.items):  # fastai's own `learn.export`, loaded: no record of its pictures
-        return dict(trained_on=None, logits=np.zeros((0, len(learn.dls.vocab)), np.float32), targets=np.zeros(0, int), recipe=getattr(learn, 'recipe', None))
+    # fastai's own `learn.export`, loaded: no record of its pictures
+    if not len(learn.dls.train.items) + len(learn.dls.valid.items):
+        return dict(trained_on=None, logits=np.zeros((0, len(learn.dls.vocab)), np.float32), targets=np.zeros(0, int),
+                    recipe=getattr(learn, 'recipe', None))
     counts = lambda dl: dict(sorted(Counter(parent_label(o) for o in dl.items).items()))
     if len(learn.dls.valid_ds):
         with learn.no_bar(), learn.no_logging(): logits, targets = learn.get_preds(dl=learn.dls.valid, act=noop)
@@ -321,7 +338,8 @@ def make_learner(
 ) -> Learner:
     "Check everything first, then `train` on the dataset in `path` and save the learner there (`save_learner`), saying how it went"
     r = check_recipe(**recipe)
-    if not 0 <= valid_pct <= 0.5: raise UsageError(f'--valid-pct {valid_pct}: from 0 to 0.5 (the rest is what it learns from)')
+    if not 0 <= valid_pct <= 0.5:
+        raise UsageError(f'--valid-pct {valid_pct}: from 0 to 0.5 (the rest is what it learns from)')
     check_writable(path, '--path')  # the learner is saved there
     try: counts = check_trainable(path)
     except DatasetError as e: raise UsageError(f'--path {path}: {e}') from None

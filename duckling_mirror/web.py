@@ -20,10 +20,12 @@ from .mirror import EXAMPLES, WEB_FILES, check_mirror, finish_export, open_image
 __all__ = ['ORT_VERSION', 'STATIC', 'web_index', 'web_files', 'pictures', 'write_web', 'serve_static']
 
 # %% ../nbs/05b_web.ipynb #a0b1c2d8
-ORT_VERSION = '1.30.0'  # onnxruntime-web, from npm (`npm pack onnxruntime-web@1.30.0`): its wasm-only build, MIT-licensed
+# onnxruntime-web, from npm (`npm pack onnxruntime-web@1.30.0`): its wasm-only build, MIT-licensed
+ORT_VERSION = '1.30.0'
 
 # %% ../nbs/05b_web.ipynb #a0b1c2d9
-STATIC = Path(duckling_mirror.__file__).parent/'static'  # the page, its worker and the runtime, shipped with the library
+# the page, its worker and the runtime, shipped with the library
+STATIC = Path(duckling_mirror.__file__).parent/'static'
 
 # %% ../nbs/05b_web.ipynb #0fe320af
 def web_index(
@@ -45,7 +47,8 @@ def web_files(
     files = {n: (STATIC/n).read_bytes() for n in WEB_FILES if n.endswith(('.js', '.mjs', '.wasm'))}
     files.update({'index.html': web_index([n for n in examples if n != 'provenance.csv']), 'README.md': space_card(cfg, 'static').encode(), 'model.onnx': model,
                   'CREDITS.md': credits if credits is not None else credits_md(cfg=cfg).encode(),
-                  '.gitattributes': b'*.onnx filter=lfs diff=lfs merge=lfs -text\n*.wasm filter=lfs diff=lfs merge=lfs -text\n'})
+                  '.gitattributes': b'*.onnx filter=lfs diff=lfs merge=lfs -text\n*.wasm filter=lfs diff=lfs merge=lfs '
+                                    b'-text\n'})
     cfg = {k: v for k, v in cfg.items() if k != 'files'}
     cfg['files'] = {n: hashlib.sha256(b).hexdigest() for n, b in [*files.items(), *((f'examples/{n}', b) for n, b in examples.items())]}
     return {**files, 'mirror.json': (json.dumps(cfg, indent=2) + '\n').encode()}
@@ -90,7 +93,8 @@ def write_web(
     write_app(dest, files, overwrite, WEB_FILES)
     for n, sha in before.items():  # an example an earlier export wrote, gone from the app since, and unchanged
         f = dest/'examples'/Path(str(n)).name
-        if n == f'examples/{f.name}' and f.name not in examples and f.is_file() and not f.is_symlink() and sha256(f) == sha: f.unlink()
+        if n == f'examples/{f.name}' and f.name not in examples and f.is_file() and not f.is_symlink() and sha256(f) == sha:
+            f.unlink()
     return dest
 
 # %% ../nbs/05b_web.ipynb #28d0bbe2
