@@ -33,7 +33,7 @@ def make_mirror(
     cv: int = 0,
     **recipe,
 ) -> Learner:
-    "Check everything first, then build the dataset (`make_dataset`), cross-validate (`make_cv`), `train` and `export_mirror`"
+    "Check everything, then build the dataset (`make_dataset`), cross-validate (`make_cv`), `train`, `export_mirror`"
     r = check_recipe(**recipe)
     if cv == 1 or cv < 0: raise UsageError(f'--cv {cv}: 0 (no cross-validation) or at least 2 folds')
     web = check_app_dirs(app, web, overwrite)

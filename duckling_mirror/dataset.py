@@ -40,7 +40,7 @@ def trainable(
     return df[df.status.isin([Status.ok, Status.relabelled])]
 
 # %% ../nbs/00b_dataset.ipynb #7d1682f5
-class DatasetError(MirrorError, ValueError): "A dataset, or a request about one, that cannot work, with what to do instead"
+class DatasetError(MirrorError, ValueError): "A dataset, or a request about one, that cannot work, with what to do"
 
 # %% ../nbs/00b_dataset.ipynb #286c7904
 RESERVED = ('searches', 'manifest.csv', 'README.md', 'cleaning.jsonl', 'learner.pkl', 'cv.npz')
@@ -93,7 +93,7 @@ def in_dataset(
     f: str,  # a path one of the dataset's own files gives (a manifest row's `file`, a journal entry's)
     where: str = '',  # which file and row gives it, for the message
 ) -> Path:
-    "`dest/f`, if `f` is a picture's place in the dataset `dest` (`label/name`, under `.trash/` or `.conflicts/`), inside it, links followed"
+    "`dest/f`, if `f` is a picture's place in `dest` (`label/name`, or under `.trash/`, `.conflicts/`), links followed"
     parts, root = Path(f).parts if isinstance(f, str) else (), Path(dest).resolve()
     label = parts[1] if parts[:1] in (('.trash',), ('.conflicts',)) else parts[0] if parts else ''
     try: check_label(label); ok = len(parts) == 2 + (label != parts[0]) and not parts[-1].startswith('.')
@@ -140,7 +140,7 @@ def write_manifest(
 def read_manifest(
     dest: Path,  # the dataset folder
 ) -> pd.DataFrame:
-    "The manifest of the dataset in `dest`, checked: every column text, but `width` and `height`; every `file` inside the dataset"
+    "The manifest of the dataset in `dest`, checked: all text but `width`, `height`; every `file` inside the dataset"
     f = Path(dest)/'manifest.csv'
     try: df = pd.read_csv(f, dtype=str, keep_default_na=False, encoding_errors='surrogateescape')
     except (pd.errors.ParserError, pd.errors.EmptyDataError, IsADirectoryError) as e:
@@ -197,7 +197,7 @@ def summarize(
 
 # %% ../nbs/00b_dataset.ipynb #8e1b985d
 def _lock(f: Path) -> int | None:
-    "An open descriptor of `f` holding its exclusive lock; a `BlockingIOError` if another holds it; None where there are no locks"
+    "An open descriptor of `f` holding its lock; a `BlockingIOError` if another holds it; None without locks"
     if fcntl is None: return None
     while True:
         fd = os.open(f, os.O_RDWR | os.O_CREAT)

@@ -68,7 +68,7 @@ def read_inside(
     rel: str,  # a path in it, as in the Space
     max_size: int | None = None,  # refuse a file larger than this many bytes; None: no limit
 ) -> bytes:
-    "The bytes of the plain file `app_dir/rel`, read through no link (see `check_inside`); else a `UsageError` naming it"
+    "The bytes of the plain file `app_dir/rel`, read through no link (`check_inside`); else a `UsageError`"
     p = check_inside(app_dir, rel)
     flags = os.O_RDONLY | getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_NONBLOCK', 0)  # no link, and no wait on a pipe
     try: fd = os.open(p, flags)
@@ -99,7 +99,7 @@ def space_sdk(
     # a folder to push, as `export_mirror` wrote it: the static mirror (`web/`) or the Gradio app (`app/`)
     app_dir: Path,
 ) -> str:
-    "The SDK `app_dir`'s README.md configures, 'static' or 'gradio' (a key of `SPACES`); else a `UsageError` saying what it found"
+    "The SDK `app_dir`'s README.md configures, 'static' or 'gradio' (`SPACES`); else a `UsageError` saying why"
     app_dir = Path(app_dir)
     if not app_dir.is_dir():
         raise UsageError(f'{app_dir} is not an exported mirror: no such folder (export one: duckling-mirror-export)')
@@ -118,7 +118,7 @@ def space_paths(
     sdk: str | None = None,  # its kind, 'static' or 'gradio'; None: what its README.md says (`space_sdk`)
     suffixes: tuple = EXAMPLES,  # the example pictures' kinds
 ) -> list[str]:
-    "What push sends of `app_dir`, as paths in the Space: the files of its kind (`SPACES`), then the example pictures and `examples/provenance.csv`"
+    "What push sends of `app_dir`, as paths in the Space: its kind's files (`SPACES`), the examples and their credits"
     app_dir = Path(app_dir)
     names = SPACES[sdk or space_sdk(app_dir)]['files']
     missing = [f for f in names if not os.path.lexists(app_dir/f)]
@@ -138,7 +138,7 @@ def read_space(
     max_picture: int = 5_000_000,  # the most bytes an example picture (or `provenance.csv`) may have
     sdk: str | None = None,  # its kind, 'static' or 'gradio'; None: what its README.md says (`space_sdk`)
 ) -> dict[str, bytes]:
-    "The files push sends (see `space_paths`), read through no link, each example a real picture: {path in the Space: its bytes}"
+    "The files push sends (`space_paths`), read through no link, each example a picture: {path in the Space: bytes}"
     sdk = sdk or space_sdk(app_dir)
     files = {rel: read_inside(app_dir, rel, None if rel in SPACES[sdk]['files'] else max_picture) for rel in space_paths(app_dir, sdk)}
     for rel, data in files.items():
@@ -153,7 +153,7 @@ def check_space(
     files: dict,  # {path in the Space: its bytes}, as `read_space` read them
     where: Path = 'web',  # the folder they came from, for the message
 ) -> str:
-    "The kind of Space `files` make, 'static' or 'gradio', if it can start: a mirror whose model fits it, a README that configures that kind"
+    "The kind of Space `files` make, 'static' or 'gradio', if it can start: a mirror, a model, a README for that kind"
     try: check_mirror(json.loads(files['mirror.json']), model=files['model.onnx'])
     except (ValueError, TypeError, AttributeError, KeyError) as e:
         raise UsageError(f'{where}: not pushed, its mirror does not load: {e}') from None
@@ -181,7 +181,7 @@ def space_id(
     repo_id: str | None,  # 'user/name', 'name', or the Space's address: https://huggingface.co/spaces/user/name
     endpoint: str | None = None,  # the Hub pushed to; None: huggingface.co (or `HF_ENDPOINT`)
 ) -> str:
-    "The Space's id in `repo_id`, checked as `huggingface_hub` checks it; else a `UsageError` saying what one looks like"
+    "The Space's id in `repo_id`, checked as `huggingface_hub` checks it; else a `UsageError` showing the shape"
     from huggingface_hub.utils import HFValidationError, validate_repo_id
     if not repo_id or not repo_id.strip():
         raise UsageError('Which Space? Give its name, like `your-name/duckling-mirror`.')
@@ -207,7 +207,7 @@ def space_id(
 def check_token(
     token: str | None,  # a token as given; None: `HF_TOKEN`, or the one `hf auth login` saved
 ) -> str | None:
-    "`token` without the spaces around it, if it can be a Hugging Face token; else a `UsageError` saying where it is malformed"
+    "`token` without spaces around it, if it can be a Hugging Face token; else a `UsageError` saying where not"
     where = 'The token'
     if token is None:
         from huggingface_hub import get_token
@@ -249,7 +249,7 @@ def create_refusal(
     sdk: str = 'gradio',  # the kind of Space asked for
     hardware: str | None = None,  # the hardware asked for
 ) -> str:
-    "One line: why the Hub would not create the Space `repo_id`, and what to do; for a plan that does not allow it, the free static mirror"
+    "One line: why the Hub would not create the Space `repo_id`, and what to do (on a free plan: the static mirror)"
     status, said = getattr(e.response, 'status_code', None), ' '.join(str(getattr(e, 'server_message', '') or '').split())
     ns, name = repo_id.split('/')
     if status == 402 or (status == 403 and re.search(r'\bPRO\b|subscri|paid plan|billing', said, re.I)):
@@ -285,7 +285,7 @@ def push_mirror(
     # a new Gradio Space's hardware: 'zero-a10g' (ZeroGPU), or another of `SpaceHardware`; None: the Hub's default
     hardware: str | None = None,
 ) -> str:
-    "Create the Space `repo_id` if needed, of the kind `app_dir`'s README.md names (static or Gradio), and send it `app_dir`'s Space files in one commit; its address"
+    "Create the Space `repo_id` (of the kind `app_dir`'s README names) if needed, send it its files in one commit"
     from huggingface_hub import CommitOperationAdd, HfApi
     from huggingface_hub.errors import HfHubHTTPError, LocalTokenNotFoundError, RepositoryNotFoundError
     repo_id, token, app_dir = space_id(repo_id, endpoint), check_token(token), Path(app_dir)
@@ -357,7 +357,7 @@ def duckling_mirror_push(
     private: bool = False,  # make a new Space private
     endpoint: str = None,  # the Hub's address (default: huggingface.co, or `HF_ENDPOINT`)
 ):
-    "Push the mirror to a Hugging Face Space, created if needed: the static mirror (free), or the Gradio app (--gradio); its own files and example pictures, nothing else"
+    "Push the mirror to a Hugging Face Space: the static mirror (free), or the Gradio app (--gradio)"
     with friendly_errors(duckling_mirror_push, 'duckling-mirror-push'):
         gradio = gradio or app is not None
         if gradio and web is not None:

@@ -56,7 +56,7 @@ def download_image(
     max_size: int = 400,  # longest side kept, in pixels
     **kwargs,  # passed to `fetch`
 ) -> dict:
-    "Download and ingest one search result into `dest/<label>/` (unless it is there already); its manifest row (a full disk is raised)"
+    "Download and ingest one search result into `dest/<label>/`, unless it is there; its manifest row"
     f = Path(rec['label'])/image_name(rec['image'])
     row = {**rec, 'file': str(f), 'status': Status.ok, 'error': ''}
     if (dest/f).exists():
@@ -76,7 +76,7 @@ def mark_duplicates(
     dest: Path,  # the dataset folder
     max_distance: int = 4,  # phash bits that may differ between copies of one picture
 ) -> pd.DataFrame:
-    "Keep the first of each picture; mark later copies `duplicate` (file deleted) and cross-label copies `conflict` (files moved to `.conflicts/`)"
+    "Keep the first of each picture; later copies `duplicate` (deleted), cross-label ones `conflict` (moved aside)"
     df, dest, kept = df.copy(), Path(dest), []  # kept: (row, sha256, phash as an int)
     for i, label, sha, ph in df.loc[df.status == Status.ok, ['label', 'sha256', 'phash']].itertuples():
         h = int(ph, 16)
@@ -101,7 +101,7 @@ def search_file(
     # the source asked ('commons', ...); '' or 'ddg': the file name of searches saved before there were sources
     source: str = '',
 ) -> Path:
-    "Where the results of `query` from `source` are saved: a slug of it plus a hash, so any query makes a safe file name"
+    "Where the results of `query` from `source` are saved: a slug plus a hash, a safe name for any query"
     slug = re.sub(r'[^a-z0-9]+', '-', query.lower()).strip('-')[:40]
     tail = '' if source in ('', 'ddg') else '.' + re.sub(r'[^a-z0-9-]+', '-', str(source).lower())[:20]
     return Path(dest)/'searches'/f'{slug}-{hashlib.sha1(query.encode("utf-8", "surrogateescape")).hexdigest()[:8]}{tail}.json'
@@ -116,7 +116,7 @@ def saved_search(
     source: str = '',  # the source `search` asks, for the file name (`search_file`)
     license: str = 'any',  # the licence filter `search` applies: saved results under another filter are not reused
 ) -> list[dict]:
-    "The results of `search(query, n)`, from `dest/searches/` when they were saved for this query, filter and at least `n` results; a skip saved there is raised again"
+    "The results of `search(query, n)`, from `dest/searches/` if saved for this filter and `n`; a saved skip raised"
     f = search_file(dest, query, source)
     if f.exists() and not refresh:
         try: saved = json.loads(f.read_text(errors='surrogateescape'))
@@ -147,7 +147,7 @@ def save_skip(
     err: SearchError,  # why
     license: str = 'any',  # the licence filter asked for
 ) -> Path:
-    "Save in `dest/searches/` that `source` did not answer `query`, so that a re-run asks the same sources and gets the same pictures"
+    "Save in `dest/searches/` that `source` did not answer `query`, so that a re-run asks the same sources"
     return write_atomic(search_file(dest, query, source), json.dumps(dict(query=query, n=0, source=source, license=license, date=now(),
                                                                           skipped=str(err), kind=type(err).__name__), indent=1))
 
@@ -157,7 +157,7 @@ def write_card(
     dest: Path,  # the dataset folder
     terms: Iterable[SearchTerm],  # the searches
 ) -> Path:
-    "A short dataset card, `dest/README.md`: what was searched where, what was kept, from where, under which licences, what looks alike"
+    "A dataset card, `dest/README.md`: the searches, what was kept and from where, the licences, the look-alikes"
     ok = trainable(df) if 'status' in df else df
     col = lambda c, d='': df[c] if c in df else pd.Series(d, index=df.index)
     filt = sorted({str(v) for v in [*col('license_filter'), *col('license_image')] if v}) or ['any']
@@ -194,7 +194,7 @@ def search_results(
     license: str = 'any',  # the licence filter, for the default sources and the saved searches
     say: Callable | None = print,  # where the line per term that says which source answered goes
 ) -> list[dict]:
-    "Every result of every search in `terms`, in order, each with its `query` and `label`; each source's answer saved, a skip too once the term is answered; a source rate-limited or out of reach not asked again in the run"
+    "Every result of the searches in `terms`, in order, with its `query` and `label`; each source's answer saved"
     searches = search if isinstance(search, dict) else image_sources(license=license) if search is None else {'': search}
     out, limited = [], {}  # limited: the sources rate-limited or out of reach in this run, not asked again in it
     for t in terms:
@@ -286,7 +286,7 @@ def build_dataset(
     license: str = 'any',  # the reuse needed (`search.check_license`), for the default sources and the saved searches
     **kwargs,  # passed to `fetch` (`timeout`, `deadline`, `max_bytes`, `schemes`, `allow_private`)
 ) -> pd.DataFrame:
-    "Search each term, download the results in parallel into `dest/<label>/`, keep each real picture once, write the manifest"
+    "Search each term, download in parallel into `dest/<label>/`, keep each real picture once, write the manifest"
     dest, terms = Path(dest), list(terms)
     for t in terms: check_label(t.label)
     dest.mkdir(parents=True, exist_ok=True)
@@ -306,7 +306,7 @@ def build_dataset(
 def read_credits(
     path: Path,  # a folder of photos, one sub-folder per label, maybe with `provenance.csv`
 ) -> dict:
-    "{'label/name': {license, license_url, creator, url}} from `path/provenance.csv` (none if there is none); a `UsageError` if it cannot be read"
+    "{'label/name': {license, license_url, creator, url}} from `path/provenance.csv`, if any; else `UsageError`"
     f, out = Path(path)/'provenance.csv', {}
     if not f.is_file(): return out
     limit = csv.field_size_limit()
@@ -327,7 +327,7 @@ def read_credits(
 def folder_search(
     path: Path,  # a folder with one sub-folder of pictures per label, and maybe `provenance.csv`
 ) -> Callable:
-    "A `search` for `build_dataset` that answers a query (a sub-folder's name) with `file://` records of its files, credited from `provenance.csv`"
+    "A `search` for `build_dataset` answering a query (a sub-folder) with `file://` records of its files"
     credits = read_credits(path)
     def search(query: str, max_results: int = 100) -> list[dict]:
         fs = sorted(f for f in (Path(path)/query).iterdir() if f.is_file() and not f.name.startswith('.'))[:max_results]
@@ -345,7 +345,7 @@ def folder_terms(
 def check_images(
     images: Path,  # a folder of photos, one sub-folder per label
 ) -> list[SearchTerm]:
-    "One `SearchTerm` per label folder of `images` that holds pictures, if it can be trained on; else a `UsageError` that says why"
+    "One `SearchTerm` per label folder of `images` with pictures, if it can be trained on; else a `UsageError`"
     p = Path(images)
     if not p.exists(): raise UsageError(f'--images {images}: no such folder')
     if not p.is_dir(): raise UsageError(f'--images {images}: a file, not a folder of label folders')
@@ -372,7 +372,7 @@ def make_dataset(
     # the reuse the pictures' licences must allow: any, open, commercial, modification (ddg: its own filter; serpapi: none)
     license: str = 'any',
 ) -> pd.DataFrame:
-    "Check the request, then `build_dataset` from the web's `DEFAULT_TERMS` or from a folder of `images`; a `MirrorError` if nothing could be kept"
+    "Check the request, then `build_dataset` from the web's `DEFAULT_TERMS` or a folder of `images`"
     if n is not None and n < 1: raise UsageError(f'--n {n}: must be at least 1')
     if images:
         if sources != DEFAULT_SOURCES or license != 'any':

@@ -31,7 +31,7 @@ def friendly_errors(
     cmd: Callable,  # the `call_parse` function running
     prog: str = 'duckling-mirror',  # the command's name, to start the line with
 ):
-    "When `cmd` runs from the command line, a `MirrorError`, a full disk or Ctrl-C becomes one line and an exit code (2: bad arguments)"
+    "From the command line, a `MirrorError`, a full disk or Ctrl-C is one line and an exit code (2: bad arguments)"
     try: yield
     except MirrorError as e:
         if not is_cli(cmd): raise

@@ -35,7 +35,7 @@ def photo_groups(
     path: Path,  # a dataset folder
     max_distance: int = LOOK_ALIKE,  # phash bits that may differ between pictures of one group
 ) -> np.ndarray:
-    "A group number for each of `dataset_files(path)`: pictures whose perceptual hashes are close share one (`group_photos`)"
+    "A group number for each of `dataset_files(path)`: pictures whose phashes are close share one (`group_photos`)"
     path, files = Path(path), dataset_files(path)
     ph = read_manifest(path).set_index('file').phash if (path/'manifest.csv').exists() else {}
     return group_photos([ph.get(str(f.relative_to(path))) or file_info(f)['phash'] for f in files], max_distance)
@@ -59,7 +59,7 @@ def check_folds(
     groups: np.ndarray,  # the group of each picture (see `photo_groups`)
     splits: list,  # the test pictures of each fold (see `cv_splits`)
 ) -> list:
-    "`splits`, if every fold trains on every label; else a `DatasetError` that says which label's pictures are too alike"
+    "`splits`, if every fold trains on every label; else a `DatasetError` naming the label whose pictures are alike"
     labels, groups = np.array(labels), np.asarray(groups)
     for test in splits:
         if not (missing := sorted(set(labels) - set(np.delete(labels, test)))): continue
@@ -78,7 +78,7 @@ def fold_logits(
     threads: int | None = None,  # torch threads for this fold (when folds run in parallel)
     **kwargs,  # passed to `learner`
 ) -> tuple[np.ndarray, list, float, dict | None]:
-    "Train on every picture but `test`; the logits of the `test` pictures, the labels, the seconds it took, and the recipe"
+    "Train on every picture but `test`; the `test` pictures' logits, the labels, the seconds it took, the recipe"
     if threads: torch.set_num_threads(threads)
     t = time.perf_counter()
     learn = learner(path, splitter=IndexSplitter(test), quiet=True, **kwargs)
@@ -160,7 +160,7 @@ def confusion(self: CrossValidation) -> pd.DataFrame:
 def plot_confusion(self: CrossValidation,
                    ax=None,  # a matplotlib axes to draw on; None: a new figure
                   ):
-    "The confusion matrix as fastai draws one: actual labels down, predicted across, every picture counted once per repeat"
+    "The confusion matrix as fastai draws one: actual labels down, predicted across, each repeat counted"
     m = self.confusion()
     if ax is None: ax = plt.subplots(figsize=(1.2 + 0.9 * len(m), 1 + 0.9 * len(m)))[1]
     ax.imshow(m.values, cmap='Blues')
@@ -282,7 +282,7 @@ def answers(
     threshold: float = 0.,  # below this probability the answer is 'neither'
     neither: str = 'neither',  # the answer for everything else
 ) -> np.ndarray:
-    "The mirror's answer for each picture: its likeliest label, or `neither` when that label's probability is under `threshold`"
+    "The mirror's answer for each picture: its likeliest label, or `neither` when its probability is under `threshold`"
     best = probs.argmax(-1)
     return np.where(probs.max(-1) >= threshold, np.array(vocab, dtype=object)[best], neither)
 
@@ -360,7 +360,7 @@ def measure(
     threshold: float | None = None,  # below this confidence the mirror answers 'neither'; None: calibrated
     max_false_neither: float = 0.03,  # the calibration's target share of real pictures answered 'neither'
 ) -> dict:
-    "What `mirror.json` says of how sure the mirror may be and how good it is, from `cv` if it measured `learn`'s recipe"
+    "What `mirror.json` says of the mirror's confidence and figures: from `cv` if it measured `learn`'s recipe"
     vocab, ev = list(learn.dls.vocab), evidence(learn)
     if cv is not None and (why := cv_mismatch(cv, ev.get('recipe'), vocab)):
         print(f'The cross-validation is not used: {why}. The mirror is calibrated on its validation pictures instead.')
@@ -405,7 +405,7 @@ def check_cv(
     repeats: int = 1,  # deal the pictures into folds this many times (more: a steadier figure)
     **recipe,
 ) -> tuple[dict, dict]:
-    "`cross_validate`'s arguments and the pictures per label, if the dataset in `path` can be cross-validated so; else a `UsageError`"
+    "`cross_validate`'s arguments and the pictures per label, if `path` can be cross-validated so; else `UsageError`"
     args = dict(path=path, folds=folds, repeats=repeats, **check_recipe(**recipe))
     if folds < 2: raise UsageError(f'--folds {folds}: at least 2')
     if repeats < 1: raise UsageError(f'--repeats {repeats}: at least 1')
@@ -420,7 +420,7 @@ def check_cv(
 # %% ../nbs/02a_evaluate.ipynb #c1d1d05c
 @delegates(check_cv)
 def make_cv(**kwargs) -> CrossValidation:
-    "Check everything first (`check_cv`), then cross-validate the dataset, save it in its folder as `cv.npz`, and say how it went"
+    "Check everything (`check_cv`), cross-validate the dataset, save it as `cv.npz` in it, and say how it went"
     args, counts = check_cv(**kwargs)
     path, folds = Path(args['path']), args['folds']
     print(f'Cross-validating on {sum(counts.values())} pictures in {path}: {folds * args["repeats"]} trainings, each '
@@ -436,5 +436,5 @@ def make_cv(**kwargs) -> CrossValidation:
 @call_parse
 @delegates(make_cv)
 def duckling_mirror_cv(**kwargs):
-    "Cross-validate `train`'s recipe on a dataset: honest figures, and out-of-fold predictions (`cv.npz`) to calibrate on"
+    "Cross-validate `train`'s recipe on a dataset: honest figures, and out-of-fold predictions (`cv.npz`)"
     with friendly_errors(duckling_mirror_cv, 'duckling-mirror-cv'): return make_cv(**kwargs)

@@ -122,7 +122,7 @@ def pick_examples(
     valid: pd.DataFrame,  # the pictures held out from it (`credited`)
     per_label: int = 1,  # the most examples of one label
 ) -> pd.DataFrame:
-    "The pictures a public Space may show: openly licensed only, held-out ones if any is, `per_label` of each label at most"
+    "The pictures a public Space may show: openly licensed, held-out ones if any, `per_label` of a label at most"
     free = lambda rows: rows.loc[np.array([license_terms(l) == LICENSES['open'] for l in rows.license], dtype=bool)]
     pool, held = (free(valid), 'yes') if len(free(valid)) else (free(train), 'no')
     return pool.groupby('label', sort=True).head(per_label).assign(held_out=held).reset_index(drop=True)
@@ -131,7 +131,7 @@ def pick_examples(
 def own_examples(
     dest: Path,  # the app's folder
 ) -> tuple[dict, list]:
-    "The example pictures an export wrote in `dest/examples/` and that are unchanged ({name: sha256}, as its `provenance.csv` lists them), and the names of the other files there"
+    "The examples an export wrote in `dest/examples/`, unchanged ({name: sha256}), and the names of the rest"
     ex = Path(dest)/'examples'
     if ex.is_symlink() or not ex.is_dir(): return {}, []
     try:
@@ -155,7 +155,7 @@ def write_examples(
     dataset: Path,  # the dataset they are in
     overwrite: bool = False,  # remove the files in `dest/examples/` that an export did not write
 ) -> list[str]:
-    "Copy `picks` into `dest/examples/` with `provenance.csv` (their credits); remove the examples an earlier export wrote there"
+    "Copy `picks` into `dest/examples/` with `provenance.csv`; remove the examples an earlier export wrote"
     ex = Path(dest)/'examples'
     if ex.is_symlink() or (ex.exists() and not ex.is_dir()):
         raise UsageError(f'{ex} is a link or a file: the examples go in a folder of the app\'s own; remove it')
@@ -288,7 +288,7 @@ def app_files(
     model_sha256: str,  # the sha256 of `model.onnx`
     credits: bytes | None = None,  # `CREDITS.md` (see `credits_md`); None: one that says nothing was recorded
 ) -> dict:
-    "The Space's files and `mirror.json` around the model: {file name: bytes}, `mirror.json` listing the sha256 of each file"
+    "The Space's files around the model: {file name: bytes}, `mirror.json` listing the sha256 of each"
     cfg = {k: v for k, v in cfg.items() if k != 'files'}
     files = {**space_files(cfg), 'CREDITS.md': credits if credits is not None else credits_md(cfg=cfg).encode()}
     cfg['files'] = {'model.onnx': model_sha256, **{n: hashlib.sha256(b).hexdigest() for n, b in files.items()}}
@@ -299,7 +299,7 @@ def check_ours(
     dest: Path,  # the app's folder
     names: list,  # the files about to be written there
 ) -> list:
-    "`names`, if none would replace a file in `dest` that an export did not write (or that was changed since); else a `UsageError`"
+    "`names`, if none would replace a file in `dest` an export did not write (or changed since); else `UsageError`"
     try: ours = json.loads((Path(dest)/'mirror.json').read_text()).get('files', {})
     except (OSError, ValueError, AttributeError): ours = {}
     theirs = [n for n in names if n != 'mirror.json' and (Path(dest)/n).is_file() and ours.get(n) != sha256(Path(dest)/n)]
@@ -316,7 +316,7 @@ def check_app_dir(
     overwrite: bool = False,  # replace files that an export did not write
     allowed: tuple = APP_FILES,  # every file this kind of export writes (`APP_FILES`, or `web.WEB_FILES`)
 ) -> Path:
-    "`dest`, if an export may write `names` there: not a dataset, no stranger's `.export-ready`, no file it did not write (unless `overwrite`)"
+    "`dest`, if an export may write `names` there: no dataset, no stranger's `.export-ready`, no file of another's"
     dest = Path(dest)
     if not dest.is_dir(): return dest
     if (dest/'manifest.csv').exists():
@@ -337,7 +337,7 @@ def check_app_dirs(
     web: str | None = None,  # the static mirror's folder; None: web/ beside `app`
     overwrite: bool = False,  # replace files there that an export did not write
 ) -> Path:
-    "The static mirror's folder, if `app` and it can be written, are two folders, and hold nothing an export would replace unasked"
+    "The static mirror's folder, if it and `app` are two writable folders with nothing an export would replace"
     web = Path(web or Path(app).parent/'web')
     check_writable(app, '--app')
     check_writable(web, '--web')
@@ -403,7 +403,7 @@ def export_mirror(
     web: Path | bool = True,  # the static mirror's folder (see `web`); True: `web/` beside `dest`; False: none
     dataset: Path | None = None,  # the dataset it learned from, for credits and examples; None: `learn.path`
 ) -> Path:
-    "Write `learn`'s model to `dest/model.onnx`, how to use it and how good it is to `dest/mirror.json`, and the Space around them with its credits, as one unit; then its examples and the static mirror"
+    "Write `learn`'s model, `mirror.json` and the Space around them as one unit; then the examples and static mirror"
     from duckling_mirror.web import write_web  # `web` builds on this module
     dest = Path(dest)
     web = dest.parent/'web' if web is True else web

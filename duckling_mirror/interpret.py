@@ -68,7 +68,7 @@ def imagenet_features(
     files: list,  # pictures
     bs: int = 32,  # pictures per forward pass
 ) -> tuple[np.ndarray, np.ndarray]:
-    "What ImageNet's EfficientNet-Lite0 sees in each picture: its features (of length 1) and its 1000 ImageNet probabilities"
+    "What ImageNet's EfficientNet-Lite0 sees in each picture: unit-length features, and its 1000 probabilities"
     m, feats, probs = efficientnet_lite0().eval(), [torch.zeros(0, 1280)], [torch.zeros(0, 1000)]
     with torch.inference_mode():
         for b in chunked(files, bs):
@@ -91,7 +91,7 @@ def neighbours(
     groups: np.ndarray | None = None,
     k: int = 10,  # neighbours
 ) -> tuple[np.ndarray, np.ndarray]:
-    "Each picture's `k` nearest pictures by cosine similarity, look-alikes left out: their indices, and their similarities (NaN where there are fewer)"
+    "Each picture's `k` nearest by cosine similarity, look-alikes left out: indices, similarities (NaN if fewer)"
     n = len(feats)
     groups = np.arange(n) if groups is None else np.asarray(groups)
     sim = feats @ feats.T
@@ -107,7 +107,7 @@ def off_topic_scores(
     groups: np.ndarray | None = None,
     k: int = 10,  # neighbours
 ) -> np.ndarray:
-    "How unlike the other pictures each one is: the mean cosine distance to its `k` nearest, as a robust z-score (0: typical, 3: very odd)"
+    "How unlike the rest each picture is: mean cosine distance to its `k` nearest, as a robust z-score"
     if len(feats) < 3: return np.zeros(len(feats))
     _, near = neighbours(feats, groups, k)
     ok = np.isfinite(near)
@@ -125,7 +125,7 @@ def neighbour_votes(
     k: int = 10,  # neighbours
     n_labels: int | None = None,  # how many labels there are; None: as many as `targets` shows
 ) -> np.ndarray:
-    "The share of each label among each picture's `k` nearest pictures in ImageNet's feature space, look-alikes left out: (pictures, labels)"
+    "Each label's share among each picture's `k` nearest in ImageNet's features, look-alikes left out"
     targets = np.asarray(targets)
     if n_labels is None: n_labels = int(targets.max()) + 1 if len(targets) else 0
     idx, near = neighbours(feats, groups, k)
@@ -143,7 +143,7 @@ def label_issues(
     # 'confident': confident learning's thresholds; 'argmax': the other folds' likeliest label is another
     method: str = 'confident',
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    "Whether each picture's label is in doubt, its likeliest other label, and a score: that label's share of the two (over 0.5: the other folds prefer it)"
+    "Whether each picture's label is in doubt, its likeliest other label, and that label's share of the two"
     probs, targets = np.asarray(probs, dtype=float), np.asarray(targets)
     n, k = probs.shape
     own = probs[np.arange(n), targets]
@@ -167,7 +167,7 @@ def cv_fits(
     repeats: int | None = None,  # the repeats it should have; None: any
     **recipe,  # `train`'s arguments it should have used (`arch`, `epochs`, ...); the others: any
 ) -> str:
-    "'' if `cv` predicted every picture of the dataset in `path` as it is today, with these folds and recipe; else how it differs"
+    "'' if `cv` predicted every picture of the dataset in `path` as it is, with these folds and recipe; else why not"
     if cv.recipe is None: return 'it does not say which pictures it measured (an older version made it)'
     if cv.recipe.get('pictures') != digest(dataset_files(path)):
         return 'it measured other pictures than the dataset holds today'
@@ -202,7 +202,7 @@ def suspects(
     neither: str = 'neither',
     **kwargs,  # passed to `cross_validate` (`folds`, `epochs`, ...)
 ) -> pd.DataFrame:
-    "Every picture of the dataset, most suspect first: its label, a suggestion (another label, or 'delete'), a score, whether it is flagged and why, and where it came from"
+    "Every picture of the dataset, most suspect first: label, suggestion, score, flagged and why, and its source"
     path, files = Path(path), dataset_files(path)
     if cv is None: cv = cross_validate(path, **kwargs)
     elif why := cv_fits(cv, path):
@@ -266,7 +266,7 @@ class Cleaner(ImageClassifierCleaner):
 
 # %% ../nbs/03_interpret.ipynb #9a6e2aa1
 class SuspectsCleaner(ImagesCleaner):
-    "The flagged pictures of `suspects`, most suspect first, each with its suggestion chosen in its menu: change what you disagree with"
+    "The flagged pictures of `suspects`, each with its suggestion chosen: change what you disagree with"
     def __init__(self,
                  path: Path,  # the dataset folder
                  suspects: pd.DataFrame,  # `suspects(path)`, or its `suspects.csv` read back
@@ -294,7 +294,7 @@ def _free_name(f: Path) -> Path:
 
 # %% ../nbs/03_interpret.ipynb #7bfb886c
 def _journal(path: Path) -> list[dict]:
-    "The cleaning actions of the dataset in `path` that have not been undone, oldest first; a `DatasetError` for a line that cannot be one"
+    "The dataset's cleaning actions not undone, oldest first; a `DatasetError` for a line that cannot be one"
     f, entries = Path(path)/'cleaning.jsonl', []
     for i, l in enumerate(f.read_text(errors='surrogateescape').splitlines() if f.exists() else []):
         try: e = json.loads(l)
@@ -354,7 +354,7 @@ def _cleaning_plan(path: Path, df: pd.DataFrame, delete: list, relabel: dict, ne
                                 'to make a new one, pass new_labels=True')
             if Path(f).parts[0] == label: continue  # already there
         todo.append((action, f, label))
-    if problems: raise ValueError(f'Nothing was changed: ' + '; '.join(problems))
+    if problems: raise ValueError('Nothing was changed: ' + '; '.join(problems))
     return todo
 
 # %% ../nbs/03_interpret.ipynb #b96d04e2
@@ -367,7 +367,7 @@ def apply_cleaning(
     # rows of `suspects` whose suggestion is accepted (`file`, `suggestion`: a label or 'delete')
     suggestions: pd.DataFrame | None = None,
 ) -> list[dict]:
-    "Check the whole request, then move deleted files to `path/.trash/` and relabelled ones to their new label's folder; journal and manifest every action"
+    "Check the whole request, then trash deleted files and move relabelled ones; journal and manifest every action"
     path, relabel = Path(path), dict(relabel or {})
     if suggestions is not None:
         delete = [*delete, *suggestions.file[suggestions.suggestion == 'delete']]
@@ -402,7 +402,7 @@ def undo_cleaning(
     path: Path,  # the dataset folder
     n: int | None = None,  # how many of the last actions to undo; None: all
 ) -> list[dict]:
-    "Put back the last `n` cleaning actions, checking that each file is the one that was moved (sha256); an undo cut short is finished"
+    "Put back the last `n` cleaning actions, each file checked (sha256); an undo cut short is finished"
     path = Path(path)
     # never moved, or moved back
     back = lambda e: not (path/e['to']).exists() and (path/e['file']).exists() and sha256(path/e['file']) == e['sha256']
@@ -446,7 +446,7 @@ def duckling_mirror_undo(
 # %% ../nbs/03_interpret.ipynb #b4b05bf1
 @delegates(check_cv)
 def reuse_cv(**kwargs) -> CrossValidation:
-    "The dataset's `cv.npz` if it predicted the dataset as it is now with this recipe (`cv_fits`), else a new one (`make_cv`)"
+    "The dataset's `cv.npz` if it is of the dataset as it is, with this recipe (`cv_fits`); else `make_cv`'s"
     args, _ = check_cv(**kwargs)
     path, recipe = Path(args['path']), {k: args[k] for k in ('arch', 'epochs', 'freeze_epochs', 'size', 'bs')}
     why = f'there is no cv.npz in {path} yet'
@@ -468,7 +468,7 @@ def duckling_mirror_suspects(
     accept: bool = False,  # apply every flagged suggestion at once (undo with duckling-mirror-undo)
     **kwargs,
 ):
-    "List the pictures of a dataset most likely under the wrong label or of something else (`suspects.csv`), from a cross-validation: `cv.npz` if it is of the dataset as it is, else a new one"
+    "List the pictures of a dataset most likely mislabelled or of something else (`suspects.csv`)"
     with friendly_errors(duckling_mirror_suspects, 'duckling-mirror-suspects'):
         path = Path(check_cv(**kwargs)[0]['path'])
         if accept and not (path/'manifest.csv').exists():

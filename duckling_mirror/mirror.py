@@ -94,7 +94,7 @@ def finish_export(
     path: Path,  # the app's folder
     names: tuple = APP_FILES,  # the files an export writes there
 ) -> Path:
-    "Move into place the files of an export to `path` that was committed (`.export-ready`) but not done; anything else is left alone"
+    "Move into place the files of an export to `path` that was committed (`.export-ready`) but not finished"
     path, ready = Path(path), Path(path)/'.export-ready'
     if ready.is_symlink() or not ready.is_dir(): return path
     staged = {f.name: f for f in ready.iterdir()}
@@ -114,7 +114,7 @@ def check_mirror(
     session=None,  # an ONNX Runtime session of the model, to check against `cfg`
     model: bytes = b'',  # the model's bytes, to check against the sha256 `cfg` recorded
 ) -> dict:
-    "`cfg`, if it describes a mirror that can work (and `session` and `model` are the model it was written for); else a `ValueError`"
+    "`cfg`, if it describes a mirror that works (with `session` and `model`, if given); else a `ValueError`"
     def need(ok, why):
         if not ok: raise ValueError(f'mirror.json {why}')
     num = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
@@ -186,7 +186,7 @@ class Mirror:
         return cls(session, check_mirror(cfg, session))
 
     def preprocess(self, img: Image.Image) -> np.ndarray:
-        "`img` as the model's input, (3, size, size): centre square, `size` pixels, normalized, as fastai's `Resize` does"
+        "`img` as the model's input, (3, size, size): centre square, resized, normalized, as fastai's `Resize`"
         w, h, s = *img.size, self.size
         c = int(min(w, h) / s * s)
         l, t = int(0.5 * (w - c)), int(0.5 * (h - c))
@@ -245,7 +245,7 @@ def picture_input(**kwargs):
 
 # %% ../nbs/05_app.ipynb #94b7c77a
 def answer_output(**kwargs):
-    "A `gr.Label` that shows the mirror's answer (`Mirror.answer`): headed by its `label`, 'neither' included, with every label's bar"
+    "A `gr.Label` for `Mirror.answer`: headed by its `label`, 'neither' included, with every label's bar"
     import gradio as gr
     from gradio.components.label import LabelConfidence, LabelData
     out = gr.Label(**kwargs)

@@ -44,7 +44,7 @@ def check_host(
 
 # %% ../nbs/00c_net.ipynb #3415b636
 class _Pinned(http.client.HTTPSConnection):
-    "An HTTP(S) connection to the address `ip`, checked beforehand (not to whatever `host` resolves to now), over by `end`"
+    "An HTTP(S) connection to the address `ip`, checked beforehand (not what `host` resolves to now), over by `end`"
     def __init__(self, host: str, ip: str, tls: bool, port: int, timeout: float, end: float):
         super().__init__(host, port=port, timeout=timeout)
         self.ip, self.tls, self.end, self.raw, self.expired = ip, tls, end, None, False
@@ -72,7 +72,7 @@ class _Pinned(http.client.HTTPSConnection):
         except OSError: pass  # closed already
 
     def read_body(self, r: http.client.HTTPResponse, max_bytes: int) -> bytes:
-        "The body of `r`, in chunks against the clock: no wait longer than `timeout` or past `end`; at most `max_bytes` + 1 bytes"
+        "The body of `r`, in chunks against the clock (`timeout`, `end`); at most `max_bytes` + 1 bytes"
         data = bytearray()
         while len(data) <= max_bytes:
             self.raw.settimeout(self.wait())
@@ -83,7 +83,7 @@ class _Pinned(http.client.HTTPSConnection):
 # %% ../nbs/00c_net.ipynb #40abff79
 @contextlib.contextmanager
 def _get(url: str, timeout: float, allow_private: bool, end: float):
-    "The connection and response of a GET of `url` (an http or https URL), shut down if still open at `end`, closed after"
+    "The connection and response of a GET of `url`, shut down if still open at `end`, closed after"
     u = urlparse(url)
     tls, port = u.scheme == 'https', u.port or (443 if u.scheme == 'https' else 80)
     conn = _Pinned(u.hostname, check_host(u.hostname, port, allow_private), tls, port, timeout, end)
@@ -110,7 +110,7 @@ def fetch(
     deadline: float = 60,  # seconds for the whole download, redirects included
     max_redirects: int = 5,  # redirects followed at most
 ) -> bytes:
-    "The bytes at `url`: only allowed schemes, only public addresses (unless `allow_private`), in `deadline` seconds, at most `max_bytes`"
+    "The bytes at `url`: allowed schemes, public addresses (unless `allow_private`), in `deadline` s, `max_bytes`"
     end = time.monotonic() + deadline
     for _ in range(max_redirects + 1):
         u = urlparse(url)

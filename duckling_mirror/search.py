@@ -79,7 +79,7 @@ FREE_LICENSES = ('mit', 'gfdl', 'attribution', 'no restrictions', 'fal', 'free a
 def license_terms(
     license: str,  # a licence, as `license_name` writes it (or as a source names it)
 ) -> frozenset:
-    "The reuses `license` allows: {'commercial', 'modification'}, some, or none (NC and ND licences, or a licence it does not know)"
+    "The reuses `license` allows: {'commercial', 'modification'}, some, or none (NC, ND or unknown licences)"
     name = license_name(license)
     if name in ('CC0 1.0', 'Public domain') or any(name.lower() == f or name.lower().startswith(f + ' ') for f in FREE_LICENSES):
         return LICENSES['open']
@@ -147,7 +147,7 @@ def result(
     license_filter: str = 'any',  # the `license` the search asked for
     **kwargs,  # `title, image, thumbnail, url` (the page), `width, height, engine, license, license_url, creator`
 ) -> dict:
-    "A search result in the shape every source gives: text fields as text ('' when the source says nothing), sizes as ints"
+    "A search result in the shape every source gives: text fields as text ('' if none), sizes as ints"
     text = ('title', 'image', 'thumbnail', 'url', 'engine', 'license', 'license_url', 'creator')
     r = {k: str(kwargs.get(k) or '')[:2000] for k in text}  # of a sane length (an API's 1 MB title is not)
     for k in ('width', 'height'):
@@ -191,7 +191,7 @@ def search_ddg(
 
 # %% ../nbs/00_search.ipynb #99365c51
 def repo_url() -> str:
-    "The project's repository: `pyproject.toml`'s `[project.urls]` Repository, as pip copies it into the package's metadata"
+    "The project's repository: `pyproject.toml`'s `[project.urls]` Repository, from the package's metadata"
     try: urls = metadata('duckling-mirror').get_all('Project-URL') or []
     except PackageNotFoundError: urls = []  # run from a folder, not installed
     return next((u.split(',', 1)[1].strip() for u in urls if u.lower().startswith('repository,')), 'https://pypi.org/project/duckling-mirror/')
@@ -223,7 +223,7 @@ def _wait_turn(host: str, interval: float):
 
 # %% ../nbs/00_search.ipynb #fc940bef
 def _read(url: str, timeout: float, max_bytes: int) -> bytes:
-    "The body fastcore's `urlopen` gets at `url`, whole within `timeout` seconds (a server that trickles is cut off), at most `max_bytes`"
+    "The body fastcore's `urlopen` gets at `url`, whole within `timeout` seconds, at most `max_bytes`"
     from fastcore.net import urlopen
     out = {}
     def get():
@@ -249,7 +249,7 @@ def get_json(
     timeout: float = 20.,  # seconds to wait for an answer, whole
     max_bytes: int = 20_000_000,  # refuse larger answers
 ):
-    "The JSON `url` answers to `params`, asked politely (`USER_AGENT`, `interval`, `Retry-After`); a `SearchError` naming `name` if none comes"
+    "The JSON `url` answers to `params`, asked politely (`USER_AGENT`, pace, `Retry-After`); else a `SearchError`"
     full, host = f'{url}?{urlencode(params)}', urlparse(url).netloc
     for i in range(retries):
         _wait_turn(host, interval)
@@ -449,7 +449,7 @@ def image_sources(
     serpapi_key: str | None = None,  # your SerpApi key; None: the `SERPAPI_KEY` environment variable
     **kwargs,  # options of one source: `commons=dict(api=...)`, `ddg=dict(ddgs=...)`
 ) -> dict:
-    "The searches named in `sources`, in order: {name: `search(query, max_results)`}; a `UsageError` for a name it does not know"
+    "The searches named in `sources`, in order: {name: `search(query, max_results)`}; `UsageError` for others"
     names = [s.strip() for s in (sources.split(',') if isinstance(sources, str) else sources) if s.strip()]
     if not names or (bad := [s for s in names if s not in SOURCES]):
         raise UsageError(f'--sources {sources}: ' + (f'{bad[0]!r} is not a source; ' if names else '') + f'choose among {", ".join(SOURCES)}, joined by ","')
@@ -475,7 +475,7 @@ def search_images(
     ask: Callable | None = None,
     say: Callable | None = print,  # where the line that says which source answered goes; None: nowhere
 ) -> list[dict]:
-    "Up to `max_results` pictures for `query`, from the first of `sources` that answers, then the next for the pictures still missing"
+    "Up to `max_results` pictures for `query`: from the first of `sources` that answers, then the next, for the rest"
     searches = sources if isinstance(sources, dict) else image_sources(sources, license)
     ask = ask or (lambda name, q, n: searches[name](q, n))
     res, seen, told, errors = [], set(), [], {}

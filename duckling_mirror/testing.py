@@ -118,7 +118,7 @@ class FaultyHandler(SimpleHTTPRequestHandler):
         self.send(status, ctype, body(self.directory))
 
     def trickle(self, secs: float = 0.2, headers_first: bool = False):
-        "Answer a 200 a byte at a time, one every `secs` seconds, for as long as the client listens (the headers at once if `headers_first`)"
+        "Answer a 200 a byte every `secs` seconds for as long as the client listens (headers at once if asked)"
         # no Content-Length: the body ends when the connection does
         head = b'HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\n\r\n'
         try:
@@ -149,7 +149,7 @@ def fake_search(
     faults: bool = True,  # add a 404, an HTML page and a truncated JPEG to every answer
     held_out: list = HELD_OUT,  # photos (by file stem) never returned
 ) -> Callable:
-    "A stand-in for `search_images`: the query names a folder of `root`, answered in the shape every source gives, licences from `provenance.csv`"
+    "A stand-in for `search_images`: the query names a folder of `root`; licences from `provenance.csv`"
     root, skip = Path(root or sample_photos()), set(held_out)
     credits = photo_credits(root)
     def search(query: str, max_results: int = 100) -> list[dict]:
@@ -188,7 +188,7 @@ def plant_mistakes(
     other_categories: tuple = ('goose', 'other'),  # what the pictures of something else are taken from
     seed: int = 42,  # the same mistakes every run
 ) -> pd.DataFrame:
-    "Lay out `labels` of `photos` in `dest/<label>/` with mistakes planted; one row per planted picture: `file`, `label`, what it `is`, the `right` suggestion"
+    "Lay out `labels` of `photos` in `dest/<label>/` with mistakes planted; one row per planted picture"
     photos, dest, rng = Path(photos), Path(dest), random.Random(seed)
     pick = lambda cats: sorted(f for c in cats for f in (photos/c).iterdir() if f.is_file() and not f.name.startswith('.') and f.name != 'provenance.csv')
     place, planted = {f: f.parent.name for f in pick(labels)}, []
@@ -222,7 +222,7 @@ def planted_dataset(
     dest: Path,  # the dataset goes in `dest/data`, its photos in `dest/photos`
     **kwargs,  # passed to `plant_mistakes`
 ) -> tuple[Path, pd.DataFrame]:
-    "A dataset of `photos` with mistakes planted (`plant_mistakes`), and the planted pictures by their file in it and their `image` URL"
+    "A dataset of `photos` with mistakes planted (`plant_mistakes`), and the planted pictures in it"
     from duckling_mirror.download import build_dataset, folder_search, folder_terms
     from duckling_mirror.dataset import read_manifest
     dest = Path(dest)
@@ -244,7 +244,7 @@ OPENVERSE_CODES = {'CC0 1.0': ('cc0', '1.0'), 'Public domain': ('pdm', '1.0'), '
 
 # %% ../nbs/01a_testing.ipynb #2c8007c4
 class ApiHandler(FaultyHandler):
-    "Answers Commons' `/w/api.php`, Openverse's `/v1/images/` and SerpApi's `/search` with the photos of `directory`; the rest as `FaultyHandler`"
+    "Commons', Openverse's and SerpApi's searches, answered with the photos of `directory`; the rest as `FaultyHandler`"
     APIS = {'/w/api.php': 'commons', '/v1/images/': 'openverse', '/search': 'serpapi'}
     ALIASES = {'baby duck': 'duckling', 'mallard duckling': 'duckling', 'baby swan': 'cygnet', 'cygnet swan chick': 'cygnet',
                'grey cygnet': 'cygnet', 'gosling': 'goose', 'adult mallard duck': 'duck', 'mute swan': 'swan',
@@ -343,7 +343,7 @@ class ApiHandler(FaultyHandler):
 
 # %% ../nbs/01a_testing.ipynb #da493ece
 class FakeAPIs(PhotoServer):
-    "Commons, Openverse and SerpApi on localhost (`ApiHandler`), serving the photos of `root`; `behave[api]` makes one misbehave"
+    "Commons, Openverse and SerpApi on localhost (`ApiHandler`); `behave[api]` makes one misbehave"
     def __init__(self, root: Path = None):
         self.behave, self.requests, self.limited, self.lock = {}, [], {}, threading.Lock()
         ThreadingHTTPServer.__init__(self, ('127.0.0.1', 0),
@@ -374,11 +374,11 @@ HUB_402 = {
 
 # %% ../nbs/01a_testing.ipynb #71944d1d
 class HubHandler(BaseHTTPRequestHandler):
-    "Answers the Hub's API as `huggingface_hub` uses it to push a folder: whoami, repo info and creation, preupload, LFS, commit"
+    "The Hub's API as `huggingface_hub` pushes a folder: whoami, repos, preupload, LFS, commit"
     def log_message(self, *args): pass
 
     def send(self, status: int, body: dict, error_header: bool = True, **headers):
-        "Answer `body` as JSON; an error's message also in `X-Error-Message` if `error_header` (the Hub's repo creation puts it in the body only)"
+        "Answer `body` as JSON; an error's message also in `X-Error-Message` if `error_header`"
         data = json.dumps(body).encode()
         self.send_response(status)
         hs = {'Content-Type': 'application/json', 'Content-Length': str(len(data)), **headers}
@@ -413,7 +413,7 @@ class HubHandler(BaseHTTPRequestHandler):
 
 # %% ../nbs/01a_testing.ipynb #28fb4d86
 class FakeHub(ThreadingHTTPServer):
-    "A stand-in for the Hugging Face Hub on a free localhost port, recording the repos, files and LFS objects that arrive"
+    "A stand-in for the Hugging Face Hub on a free local port, keeping the repos, files and LFS objects it gets"
     def __init__(self,
                  tokens: dict | None = None,  # {token: user name}: who may write
                  repos: dict | None = None,  # {repo id: type}: repos that exist already
@@ -542,7 +542,7 @@ def sample_web(
     # the exported app whose `model.onnx` and `mirror.json` it takes; the project's `app/` by default
     app: Path | None = None,
 ) -> Path:
-    "A static mirror's folder to push in tests: `WEB_FILES` around `app`'s model, a README.md that says `sdk: static`, stand-ins for the page and runtime"
+    "A static mirror's folder to push in tests: `WEB_FILES` around `app`'s model, stand-ins for page and runtime"
     import shutil
     from duckling_mirror.mirror import WEB_FILES
     dest, app = Path(dest), Path(app or Path(duckling_mirror.__file__).resolve().parent.parent/'app')

@@ -47,7 +47,7 @@ def _unreadable(f: Path) -> str:
 def dataset_files(
     path: Path,  # a dataset folder
 ) -> L:
-    "The dataset's pictures: the manifest's `ok` and `relabelled` rows in search order, or every picture if there is no manifest"
+    "The dataset's pictures: the manifest's `ok` and `relabelled` rows in search order, or all if no manifest"
     path = Path(path)
     if not (path/'manifest.csv').exists(): return get_image_files(path)
     return L(path/f for f in trainable(read_manifest(path)).file)
@@ -57,7 +57,7 @@ def check_trainable(
     path: Path,  # a dataset folder
     min_pictures: int = 2,  # pictures each label needs at least
 ) -> dict:
-    "The number of pictures of each label, if there are enough to train on; else a `DatasetError` that says what is missing"
+    "The number of pictures of each label, if enough to train on; else a `DatasetError` saying what is missing"
     path = Path(path)
     if not path.is_dir():
         raise DatasetError(f'There is no dataset in {path}: build one first (duckling-mirror-dataset, or '
@@ -105,7 +105,7 @@ def check_split(
     valid_pct: float = 0.2,  # share of pictures held back for validation
     seed: int = 42,  # the split's seed
 ) -> tuple[int, int]:
-    "The pictures trained and validated on, as `image_dls` splits them, if every label is trained on; else a `DatasetError`"
+    "The pictures trained and validated on, as `image_dls` splits them, if every label is trained on"
     files = dataset_files(path)
     tr, va = RandomSplitter(valid_pct=valid_pct, seed=seed)(files)
     if valid_pct and not len(va):
@@ -223,7 +223,7 @@ def train(
 if fastai.__version__.startswith('2.8.'):  # fastai 2.8's `DistributedDL._broadcast`: https://github.com/fastai/fastai/blob/2.8.x/fastai/distributed.py
     @patch
     def _broadcast(self: DistributedDL, t, rank):
-        "Broadcast `t` from `rank`: on the GPU for NCCL (as fastai does), on the CPU for gloo, so CPU processes can train too"
+        "Broadcast `t` from `rank`: on the GPU for NCCL (as fastai), on the CPU for gloo"
         t = LongTensor(t).cuda() if torch.distributed.get_backend() == 'nccl' else LongTensor(t)
         torch.distributed.broadcast(t, rank)
         return t.cpu().tolist()
@@ -245,7 +245,7 @@ def distributed(
 def evidence(
     learn: Learner,  # a learner made by `train`, or loaded by `load_learner` from `save_learner`'s file
 ) -> dict:
-    "What `export_mirror` needs from `learn`'s data: pictures per label trained and validated on (and which, relative to the dataset), the validation logits, the recipe"
+    "What `export_mirror` needs of `learn`: pictures per label (and which), the validation logits, the recipe"
     if getattr(learn, 'evidence', None) is not None: return learn.evidence
     # fastai's own `learn.export`, loaded: no record of its pictures
     if not len(learn.dls.train.items) + len(learn.dls.valid.items):
@@ -268,7 +268,7 @@ def save_learner(
     learn: Learner,  # a learner made by `train`
     fname: str = 'learner.pkl',  # the file, in `learn.path` (the dataset's folder)
 ) -> Path:
-    "`learn.export(fname)`, written whole, with its `evidence` inside, so that `export_mirror` can use what `load_learner` reads back"
+    "`learn.export(fname)`, written whole, with its `evidence` inside, for `export_mirror` after `load_learner`"
     learn.evidence, buf, dls, opt = evidence(learn), _Buffer(), learn.dls, learn.opt
     try: learn.export(buf)
     finally: learn.dls, learn.opt = dls, opt; del learn.evidence  # fastai's `export` leaves them out when it fails
@@ -289,7 +289,7 @@ def compare_with_guessing(
     labels: list,  # the actual label of each picture measured
     alpha: float = 0.05,  # the chance, below which guessing is ruled out
 ) -> str:
-    "'' if `wrong` mistakes on `labels` are clearly fewer than always answering the commonest label makes; else a line saying so"
+    "'' if `wrong` mistakes on `labels` are clearly fewer than always answering the commonest label's"
     label, g = guessing(labels)
     if not len(labels) or binomtest(int(wrong), len(labels), g, alternative='less').pvalue < alpha: return ''
     return (f'Not clearly better than guessing: {int(wrong)} of {len(labels)} pictures wrong ({wrong / len(labels):.1%}), where always '
@@ -336,7 +336,7 @@ def make_learner(
     valid_pct: float = 0.2,  # share of the pictures held back to validate on (0: train on all)
     **recipe,
 ) -> Learner:
-    "Check everything first, then `train` on the dataset in `path` and save the learner there (`save_learner`), saying how it went"
+    "Check everything, then `train` on the dataset in `path` and save the learner there, saying how it went"
     r = check_recipe(**recipe)
     if not 0 <= valid_pct <= 0.5:
         raise UsageError(f'--valid-pct {valid_pct}: from 0 to 0.5 (the rest is what it learns from)')
@@ -356,5 +356,5 @@ def make_learner(
 @call_parse
 @delegates(make_learner)
 def duckling_mirror_train(**kwargs):
-    "Fine-tune an ImageNet model on a dataset and save the learner (`learner.pkl` in the dataset) for `duckling-mirror-export`"
+    "Fine-tune an ImageNet model on a dataset; save the learner (`learner.pkl`) for `duckling-mirror-export`"
     with friendly_errors(duckling_mirror_train, 'duckling-mirror-train'): return make_learner(**kwargs)

@@ -43,7 +43,7 @@ def web_files(
     examples: dict = {},  # the example pictures, {file name: bytes}, in `examples/` (listed, not returned)
     credits: bytes | None = None,  # the app's `CREDITS.md`; None: one that says nothing was recorded
 ) -> dict:
-    "The static mirror's files around `model`: {file name: bytes}, `mirror.json` listing the sha256 of each, and of each example"
+    "The static mirror's files around `model`: {name: bytes}, `mirror.json` listing each one's sha256"
     files = {n: (STATIC/n).read_bytes() for n in WEB_FILES if n.endswith(('.js', '.mjs', '.wasm'))}
     files.update({'index.html': web_index([n for n in examples if n != 'provenance.csv']), 'README.md': space_card(cfg, 'static').encode(), 'model.onnx': model,
                   'CREDITS.md': credits if credits is not None else credits_md(cfg=cfg).encode(),
@@ -58,7 +58,7 @@ def pictures(
     folder: Path,  # an app's `examples/`
     max_size: int = 5_000_000,  # the most bytes an example may have (push takes no more)
 ) -> dict:
-    "The example pictures in `folder` that a Space can show: plain files that open as pictures, and `provenance.csv`; {name: bytes}"
+    "The example pictures in `folder` a Space can show, and `provenance.csv`: {name: bytes}"
     folder, out = Path(folder), {}
     if folder.is_symlink() or not folder.is_dir(): return out
     for f in sorted(folder.iterdir()):
