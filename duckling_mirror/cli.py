@@ -29,21 +29,24 @@ def make_mirror(
     app: str = 'app',  # where the trained model goes
     web: str = None,  # where the static mirror goes, which answers in the browser (default: web/ beside --app)
     overwrite: bool = False,  # replace files in `app` that an export did not write (a Space's own README.md, say)
-    # cross-validate with this many folds first (5 is good; costs that many trainings): honest figures, calibration from every picture, and the final model trained on all of them
+    # cross-validate with this many folds first: honest figures, calibration from every picture, the final model trained on all of them; 0: 5 folds where the recipe is chosen (auto) or a head, else none
     cv: int = 0,
-    **recipe,
+    **kwargs,  # the recipe (`check_recipe`)
 ) -> Learner:
     "Check everything, then build the dataset (`make_dataset`), cross-validate (`make_cv`), `train`, `export_mirror`"
-    r = check_recipe(**recipe)
+    r = check_recipe(**kwargs)
     if cv == 1 or cv < 0: raise UsageError(f'--cv {cv}: 0 (no cross-validation) or at least 2 folds')
     web = check_app_dirs(app, web, overwrite)
     make_dataset(dest=dest, images=images, n=n, sources=sources, license=license)
     label, fewest = min(check_trainable(dest).items(), key=lambda o: o[1])
     if cv > fewest: raise UsageError(f'--cv {cv}: more folds than pictures of {label} ({fewest}); use at most {fewest}')
-    if not cv: check_split(dest, seed=r['seed'])  # a fifth held back: not one picture, on a handful
-    res = make_cv(path=dest, folds=cv, **r) if cv else None  # saved in the dataset, as `duckling-mirror-cv` does
-    learn = train(dest, valid_pct=0 if cv else 0.2, **r)
-    if not cv: print(validation_report(learn))
+    folds = cv or (min(5, fewest) if r['recipe'] != 'fine_tune' else 0)  # choosing is cross-validating; a head's costs seconds
+    if not folds: check_split(dest, seed=r['seed'])  # a fifth held back: not one picture, on a handful
+    res = make_cv(path=dest, folds=folds, **r) if folds else None  # saved in the dataset, as `duckling-mirror-cv` does
+    if res is not None: r.update(recipe=res.recipe['recipe'], arch=res.recipe['arch'])  # what the choice chose
+    print(f"Training {r['recipe']} {r['arch'] or 'efficientnet_lite0'} on " + ('every picture' if folds else 'four fifths of the pictures'))
+    learn = train(dest, valid_pct=0 if folds else 0.2, **r)
+    if not folds: print(validation_report(learn))
     out = export_mirror(learn, app, cv=res, overwrite=overwrite, web=web)
     print(f"The mirror is in {out}/, ready for a Space: try it with `duckling-mirror-serve --app {quote(str(out))}`")
     print(f'The static mirror, which answers in the browser, is in {web}/: try it with `python -m http.server -d {quote(str(web))}`')

@@ -23,6 +23,7 @@ from .mirror import APP_FILES, WEB_FILES, finish_export
 from fastai.learner import load_learner
 from fastcore.script import call_parse
 from .evaluate import CrossValidation, load_cv, measure
+from .features import FrozenClassifier
 
 # %% auto #0
 __all__ = ['APP_PY', 'mirror_config', 'export_onnx', 'credited', 'license_summary', 'credit_line', 'credits_md', 'pick_examples',
@@ -38,7 +39,10 @@ def mirror_config(
     resize = next(t for t in learn.dls.after_item.fs if isinstance(t, Resize))
     # none without pretrained weights
     norm = next((t for t in learn.dls.after_batch.fs if isinstance(t, Normalize)), None)
-    return dict(arch=name, labels=list(learn.dls.vocab), size=resize.size[0],
+    m = learn.model
+    odd = (dict(odd_from=m.odd_from, odd_to=m.odd_to, k=m.k, pictures=len(m.ref))
+           if isinstance(m, FrozenClassifier) and m.ref is not None else None)  # inside model.onnx: see `features`
+    return dict(arch=name, labels=list(learn.dls.vocab), size=resize.size[0], oddness=odd,
                 mean=norm.mean.flatten().tolist() if norm else [0.] * 3, std=norm.std.flatten().tolist() if norm else [1.] * 3,
                 created=datetime.date.today().isoformat(),
                 versions=dict(duckling_mirror=duckling_mirror.__version__, fastai=fastai.__version__,
@@ -230,6 +234,18 @@ def space_card(
               "The licences of the pictures it learned from were not recorded, so none is credited and no example "
               "picture is shown.")
     on = cfg['trained_on'] and f"{sum(cfg['trained_on']['train'].values())} pictures ({', '.join(f'{n} {l}' for l, n in cfg['trained_on']['train'].items())})"
+    on = on or 'pictures it kept no record of'
+    made = (f"A logistic regression on what {cfg['arch'].replace('+', ' and ')}, pretrained on ImageNet and left as it is, sees in "
+            f"each picture and its mirror image (its features), fitted in [fastai](https://docs.fast.ai)'s pipeline on {on}"
+            if (cfg.get('recipe') or {}).get('recipe') == 'head' else
+            f"{cfg['arch']}, pretrained on ImageNet, fine-tuned with [fastai](https://docs.fast.ai) on {on}")
+    if ch := cfg.get('choice'):
+        made += (f". The recipe was chosen by cross-validation among {len(ch['candidates'])}: " +
+                 ', '.join(f"{c['recipe'].replace('_', '-')} {c['arch']} {c['error']:.1%}" for c in ch['candidates']) + ' error'
+                 + (f" ({ch['left_out']})" if ch.get('left_out') else ''))
+    odd = ('- A picture far from every picture it learned from (in what ImageNet sees) loses its confidence, and is answered '
+           '*neither*; one of something else that is near them may still get a confident answer.' if cfg.get('oddness') else
+           '- *Neither* is learned from pictures of other things: a picture unlike any of them may still get a confident answer.')
     return f"""---
 title: Duckling Mirror
 emoji: 🦢
@@ -247,9 +263,7 @@ Andersen's ugly duckling was a cygnet raised among ducks. This magic mirror woul
 and it answers {', '.join(f'*{l}*' for l in labels)} or *neither*.
 
 ## How it was made
-{cfg['arch']}, pretrained on ImageNet, fine-tuned with [fastai](https://docs.fast.ai) on
-{on or 'pictures it kept no record of'} by
-[duckling-mirror]({repo_url()}), whose notebooks tell each step, and {run}
+{made}, by [duckling-mirror]({repo_url()}), whose notebooks tell each step; {run}
 (`model.onnx`: a graph and its weights; loading it runs no code).
 
 {how}
@@ -263,7 +277,7 @@ details, the recipe, the library versions and the date.
 ## Limits
 - It knows only what it was shown. Drawings, toys, unusual breeds and odd angles can fool it.
 - Web pictures come with the web's biases and mistakes, and their copyright belongs to their owners.
-- *Neither* is learned from pictures of other things: a picture unlike any of them may still get a confident answer.
+{odd}
 
 ## Run it yourself
 ```sh

@@ -11,7 +11,8 @@ EXCLUDE = 'imagenet'  # never copy ImageNet sample photos
 CC = dict(zip(['CC0 1.0', 'CC BY 2.0'], ['https://creativecommons.org/publicdomain/zero/1.0/', 'https://creativecommons.org/licenses/by/2.0/']))
 
 def licence(r):
-    "The photo's licence, its link and its author, as `provenance.csv`'s `licence_note` says them ('' where it says none)"
+    "The photo's licence, its link and its author: `provenance.csv`'s own columns, or what its `licence_note` says ('' where none)"
+    if r.get('license'): return r['license'], r.get('license_url') or '', r.get('creator') or ''
     note, src = r['licence_note'], r['source']
     if src == 'steggie3/goose-dataset':  # MIT, all photographed by the repository's author
         return 'MIT', f'https://github.com/steggie3/goose-dataset/blob/{r["commit_or_version"]}/LICENSE', 'Christine Chen'
@@ -23,7 +24,8 @@ def licence(r):
     return '', '', ''
 
 def page(r):
-    "Where the photo can be seen: its file in the GitHub repository it came from ('' for a package's sample data)"
+    "Where the photo can be seen: `provenance.csv`'s `url`, or its file in the GitHub repository it came from ('' for sample data)"
+    if r.get('url'): return r['url']
     return f'https://github.com/{r["source"]}/blob/{r["commit_or_version"]}/{r["source_path"]}' if re.fullmatch(r'[\w.-]+/[\w.-]+', r['source']) else ''  # copyright unknown: no licence, no credit
 
 def main(src=HERE.parent.parent/'shared'/'photos', dest=HERE/'photos', max_size=256):

@@ -33,8 +33,8 @@ def steps(photos, tmp_path_factory) -> dict:
     res = dict(data=data, app=app)
     res['dataset'] = ok(run('duckling-mirror-dataset', '--images', photos, '--dest', data))
     res['check'] = ok(run('duckling-mirror-check', '--path', data))
-    res['train'] = ok(run('duckling-mirror-train', '--path', data, '--epochs', 0, '--size', 64))
-    res['cv'] = ok(run('duckling-mirror-cv', '--path', data, '--folds', 2, '--epochs', 0, '--size', 64))
+    res['train'] = ok(run('duckling-mirror-train', '--path', data, '--recipe', 'head', '--size', 64))
+    res['cv'] = ok(run('duckling-mirror-cv', '--path', data, '--folds', 2, '--recipe', 'head', '--size', 64))
     res['export'] = ok(run('duckling-mirror-export', '--path', data, '--app', app))
     return res
 
@@ -60,7 +60,7 @@ def test_check_finds_a_stray_file(steps, tmp_path):
     assert out.returncode == 1 and 'duck/stray.jpg: on disk but not in the manifest' in out.stdout, out
 
 def test_train_cv_export(steps):
-    assert 'Training efficientnet_lite0 on 60 pictures' in steps['train'] and (steps['data']/'learner.pkl').exists()
+    assert 'Training on 60 pictures' in steps['train'] and '(head efficientnet_lite0)' in steps['train'] and (steps['data']/'learner.pkl').exists()
     assert 'Error rate on the 12 validation pictures' in steps['train']
     assert '2 trainings (2 folds x 1 repeats) over 60 pictures' in steps['cv'] and (steps['data']/'cv.npz').exists()
     cfg = json.loads((steps['app']/'mirror.json').read_text())

@@ -7,7 +7,7 @@ SCRIPT = textwrap.dedent('''
     import sys, torch
     from fastai.vision.all import rank_distrib, num_distrib
     from duckling_mirror.train import train
-    learn = train(sys.argv[1], epochs=1, freeze_epochs=1, size=128, seed=42 + rank_distrib())  # alone, each process would end elsewhere
+    learn = train(sys.argv[1], 'fine_tune', epochs=1, freeze_epochs=1, size=128, seed=42 + rank_distrib())  # alone, each process would end elsewhere
     checksum = sum(p.double().sum().item() for p in learn.model.parameters())
     print(f'rank {rank_distrib()} of {num_distrib()}: checksum {checksum:.6f} error {learn.recorder.values[-1][2]:.4f}', flush=True)
 ''')

@@ -79,7 +79,7 @@ def test_command_line_main_job(tmp_path):
                           '--app', tmp_path/'app', '--epochs', '1', '--size', '160'], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-3000:]
     assert 'duck: 30 ok' in out.stdout and 'swan: 30 ok' in out.stdout, out.stdout[-3000:]
-    assert 'Error rate on the' in out.stdout
+    assert 'Chose head efficientnet_lite' in out.stdout and 'Training head efficientnet_lite' in out.stdout, out.stdout[-3000:]
     assert Mirror.load(tmp_path/'app').labels == ['duck', 'swan']
 
 CHROMIUM = Path('/usr/bin/chromium')

@@ -183,7 +183,7 @@ def test_a_full_disk_while_saving_the_learner_keeps_the_one_before(trained, tmp_
         fill(disk, 2000)
         with pytest.raises(OSError) as e: duckling_mirror_train(path=str(d), **QUICK)
         assert e.value.errno == errno.ENOSPC  # the command line says "no space left on the disk", in one line (see `errors`)
-        assert (d/'learner.pkl').read_bytes() == before and not [f for f in d.iterdir() if f.name.startswith('.')]
+        assert (d/'learner.pkl').read_bytes() == before and not [f for f in d.iterdir() if f.name.startswith('.') and f.name != '.features']
 
 def test_a_full_disk_while_exporting_keeps_the_app_before(trained, tmp_path):
     with small_disk(tmp_path/'disk', 60) as disk:
@@ -300,8 +300,11 @@ def test_no_picture_to_validate_on_is_one_line_before_training(trained, tmp_path
     refused(lambda: duckling_mirror_train(path=str(trained['two']), valid_pct=0.01, **QUICK),
             '--valid-pct 0.01: a validation share of 0.01 of 40 pictures is not one picture')
     few = photos(tmp_path/'few', duck=2, swan=2)
-    refused(lambda: duckling_mirror(images=str(few), dest=str(tmp_path/'data'), app=str(tmp_path/'app'), **QUICK), 'is not one picture')
+    refused(lambda: duckling_mirror(images=str(few), dest=str(tmp_path/'data'), app=str(tmp_path/'app'), recipe='fine_tune', **QUICK),
+            'is not one picture')
     assert not (tmp_path/'app').exists()
+    duckling_mirror(images=str(few), dest=str(tmp_path/'data'), app=str(tmp_path/'app'))  # a head, chosen by a 2-fold cross-validation
+    assert json.loads((tmp_path/'app'/'mirror.json').read_text())['cross_validated']['folds'] == 2
 
 def rewrite_manifest(d: Path, change):
     "Hand-edit `d/manifest.csv`: `change(rows)` on its rows as lists of text, header first"
@@ -391,7 +394,10 @@ def test_hints_are_shell_quoted(trained, tmp_path, capsys):
 # Silently useless, silently wrong
 
 def test_a_mirror_no_better_than_guessing_says_so(tmp_path, capsys):
-    d = dataset(photos(tmp_path/'photos', duck=30, goose=4), tmp_path/'data')
+    images = photos(tmp_path/'photos', duck=30)
+    (images/'goose').mkdir()
+    for f in sorted((images/'duck').iterdir())[::8]: f.rename(images/'goose'/f.name)  # 4 ducks called geese: nothing to learn
+    d = dataset(images, tmp_path/'data')
     duckling_mirror_train(path=str(d), **QUICK)
     out = capsys.readouterr().out
     assert "Not clearly better than guessing" in out and "always answering 'duck'" in out, out
@@ -418,8 +424,18 @@ def test_a_cross_validation_of_another_recipe_is_not_used(trained, tmp_path, cap
     d = copy(trained['two'], tmp_path/'two')
     duckling_mirror_cv(path=str(d), folds=2, **{**QUICK, 'size': 96})
     duckling_mirror_export(path=str(d), app=str(tmp_path/'app'))
-    assert 'The cross-validation is not used: it measured another recipe (size 96, the learner 64)' in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert 'The cross-validation is not used: it measured another recipe (' in out and 'size 96, the learner 64' in out, out
+    assert 'is calibrated on the cross-validation that chose its recipe instead' in out, out
     cfg = json.loads((tmp_path/'app'/'mirror.json').read_text())
+    assert cfg['cross_validated']['folds'] == 5 and cfg['neither']['calibrated_on'].startswith('out-of-fold predictions of a 1 x 5-fold')
+    d = copy(trained['two'], tmp_path/'again')
+    learn = train(d, 'head', size=64, quiet=True)  # no cross-validation of its own
+    save_learner(learn)
+    duckling_mirror_cv(path=str(d), folds=2, recipe='head', size=96)
+    duckling_mirror_export(path=str(d), app=str(tmp_path/'app2'))
+    assert 'it measured another recipe (size 96, the learner 64)' in capsys.readouterr().out
+    cfg = json.loads((tmp_path/'app2'/'mirror.json').read_text())
     assert 'cross_validated' not in cfg and cfg['neither']['calibrated_on'] == 'the 8 validation pictures', cfg['neither']
 
 def test_a_damaged_cross_validation_is_one_line_and_left_aside(trained, tmp_path, capsys):

@@ -70,7 +70,7 @@ def test_shared_options_are_declared_once():
         assert all(got[k] == want[k] for k in ('arch', 'epochs', 'freeze_epochs', 'size', 'seed')), cmd.__name__
     declared = [f'{m}.{n.name}' for m, t in modules().items() for n in t.body if isinstance(n, ast.FunctionDef)
                 and 'freeze_epochs' in [a.arg for a in n.args.args + n.args.kwonlyargs]]
-    assert sorted(declared) == ['train.check_recipe', 'train.train'], declared  # the library's `train`, and the commands' recipe
+    assert sorted(declared) == ['train.check_recipe', 'train.fine_tune', 'train.train'], declared  # the library's, and the commands' recipe
 
 def repository() -> str:
     return tomllib.loads((ROOT/'pyproject.toml').read_text())['project']['urls']['Repository']
