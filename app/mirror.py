@@ -11,8 +11,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 # %% auto #0
 __all__ = ['FORMATS', 'APP_FILES', 'WEB_FILES', 'SAYINGS', 'EXAMPLES', 'MAX_FILE_SIZE', 'to_rgb', 'open_image', 'available_cpus',
-           'finish_export', 'check_mirror', 'say', 'Mirror', 'load_mirror', 'picture_input', 'answer_output',
-           'make_demo']
+           'finish_export', 'check_mirror', 'say', 'to_input', 'Mirror', 'load_mirror', 'picture_input',
+           'answer_output', 'make_demo']
 
 # %% ../nbs/05_app.ipynb #01acb709
 def to_rgb(
@@ -158,6 +158,20 @@ def say(
         return 'Neither ' + ' nor '.join(f'a {o}' for o in labels if o != 'neither') + ', I am afraid.'
     return f"{SAYINGS.get(label, f'You are a {label}.')} ({p:.0%} sure)"
 
+# %% ../nbs/05_app.ipynb #d8e5ada9
+def to_input(
+    img: Image.Image,  # an RGB picture (`open_image`)
+    size: int,  # the side of the square the model takes
+    mean: np.ndarray,  # per channel, (3, 1, 1): subtracted from the [0, 1] pixels
+    std: np.ndarray,  # per channel, (3, 1, 1): divides them
+) -> np.ndarray:
+    "`img` as a model's input, (3, size, size): centre square, resized (bilinear), normalized, as fastai's `Resize`"
+    w, h = img.size
+    c = int(min(w, h) / size * size)
+    l, t = int(0.5 * (w - c)), int(0.5 * (h - c))
+    x = np.asarray(img.crop((l, t, l + c, t + c)).resize((size, size), Image.BILINEAR), dtype=np.float32).transpose(2, 0, 1) / 255
+    return (x - mean) / std
+
 # %% ../nbs/05_app.ipynb #ceaaae19
 class Mirror:
     "A classifier exported by `export_mirror`, run by ONNX Runtime: loaded once, no pickle, no PyTorch"
@@ -186,12 +200,8 @@ class Mirror:
         return cls(session, check_mirror(cfg, session))
 
     def preprocess(self, img: Image.Image) -> np.ndarray:
-        "`img` as the model's input, (3, size, size): centre square, resized, normalized, as fastai's `Resize`"
-        w, h, s = *img.size, self.size
-        c = int(min(w, h) / s * s)
-        l, t = int(0.5 * (w - c)), int(0.5 * (h - c))
-        x = np.asarray(img.crop((l, t, l + c, t + c)).resize((s, s), Image.BILINEAR), dtype=np.float32).transpose(2, 0, 1) / 255
-        return (x - self.mean) / self.std
+        "`img` as the model's input, (3, size, size): centre square, resized, normalized, as fastai's `Resize` (`to_input`)"
+        return to_input(img, self.size, self.mean, self.std)
 
     def logits(self, imgs: list) -> np.ndarray:
         "The model's raw outputs for `imgs` (paths, file objects or PIL images), one row each"

@@ -133,7 +133,7 @@ def summarize(cv: CrossValidation, recipe: str, cats: np.ndarray) -> dict:
 def pct(x) -> str: return '' if x is None else f'{x:.1%}'
 
 def print_table(view: str, rows: list, folds: int, repeats: int):
-    print(f'\n## {view}: {rows[0]["n"]} pictures; {folds}-fold x {repeats} ({rows[0]["trainings"]} trainings per recipe)')
+    print(f'\n\n## {view}: {rows[0]["n"]} pictures; {folds}-fold x {repeats} ({rows[0]["trainings"]} trainings per recipe)')
     print('| recipe | error | young birds right | neither recall | false neither | wrong at ≥ 90% | ECE | ECE (T) | s/training |')
     print('|---|---|---|---|---|---|---|---|---|')
     for r in rows:
@@ -165,14 +165,11 @@ def oddness_table(photos: Path, tmp: Path, before: Path, folds: int):
     "Off-topic and odd pictures, asked of mirrors with and without oddness, through `Mirror.answer`"
     from duckling_mirror.export import export_mirror
     from duckling_mirror.mirror import Mirror
-    syn = list(synthetic().values())
-    print('\n## Odd and off-topic pictures, asked through `Mirror.answer` (answered *neither* / a real label at ≥ 90%)')
-    print('| mirror | recipe | photos of categories it never saw | synthetic pictures (noise, flat, text, gradient) | its own cross-validated error |')
-    print('|---|---|---|---|---|')
+    syn, rows = list(synthetic().values()), []
     if before.is_dir():
         r = ask(Mirror.load(before), syn)
-        print(f'| the committed mirror ({before}) | {json.loads((before/"mirror.json").read_text()).get("recipe", {}).get("recipe", "fine_tune")} '
-              f'| | {r["neither"]} / {r["sure"]} of {r["n"]} | |')
+        rows.append(f'| the committed mirror ({before.name}/) | {json.loads((before/"mirror.json").read_text()).get("recipe", {}).get("recipe", "fine_tune")} '
+                    f'| | {r["neither"]} / {r["sure"]} of {r["n"]} | |')
     for view, drop, unseen in [('waterfowl', (), ['goose', 'other_bird', 'other', 'duckling', 'cygnet']),
                                ('mission', ('other',), ['other'])]:
         path = make_dataset(photos, view, tmp/f'odd_{view}', drop)
@@ -185,9 +182,11 @@ def oddness_table(photos: Path, tmp: Path, before: Path, folds: int):
             a, s = ask(m, off), ask(m, syn)
             e = cv.fold_errors()
             label = f'{view} without {", ".join(drop)}' if drop else view
-            print(f'| {label} | {name} | {a["neither"]} / {a["sure"]} of {a["n"]} ({", ".join(unseen)}) | {s["neither"]} / {s["sure"]} of {s["n"]} '
-                  f'| {e.mean():.1%} ± {e.std():.1%} |')
-            sys.stdout.flush()
+            rows.append(f'| {label} | {name} | {a["neither"]} / {a["sure"]} of {a["n"]} ({", ".join(unseen)}) '
+                        f'| {s["neither"]} / {s["sure"]} of {s["n"]} | {e.mean():.1%} ± {e.std():.1%} |')
+    print('\n\n## Odd and off-topic pictures, asked through `Mirror.answer` (answered *neither* / a real label at ≥ 90%)')
+    print('| mirror | recipe | photos of categories it never saw | synthetic pictures (noise, flat, text, gradient) | its own cross-validated error |')
+    print('|---|---|---|---|---|', *rows, sep='\n')
 
 @call_parse
 def main(

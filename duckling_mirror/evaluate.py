@@ -201,8 +201,8 @@ def auto_candidates(
     if tune not in ARCHS: return cands, ''
     if fine_tune is None: fine_tune = torch.cuda.is_available() or not cands
     if fine_tune: return [*cands, ('fine_tune', tune)], ''
-    return cands, (f'fine-tuning {tune} was left out: on a CPU its cross-validation takes minutes per hundred pictures '
-                   '(recipe fine_tune measures it)')
+    return cands, (f'fine-tuning {tune} was left out, as on a CPU its cross-validation takes minutes per hundred pictures; '
+                   'recipe fine_tune measures it')
 
 # %% ../nbs/02a_evaluate.ipynb #70792c4b
 def pick_recipe(

@@ -417,7 +417,7 @@ def test_a_learner_saved_by_fastai_alone_publishes_no_figures(trained, tmp_path,
     train(d, quiet=True, **QUICK).export('learner.pkl')  # as the original tutorial saves it
     duckling_mirror_export(path=str(d), app=str(tmp_path/'app'))
     card = (tmp_path/'app'/'README.md').read_text()
-    assert 'Not measured: the learner was saved without the record of its pictures' in card and 'on 0 pictures' not in card and 'on\npictures it kept no record of' in card, card
+    assert 'Not measured: the learner was saved without the record of its pictures' in card and 'on 0 pictures' not in card and 'on pictures it kept no record of' in card, card
     assert 'keeps no record of its pictures' in capsys.readouterr().out
 
 def test_a_cross_validation_of_another_recipe_is_not_used(trained, tmp_path, capsys):

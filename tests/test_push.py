@@ -6,7 +6,8 @@ from duckling_mirror.testing import HUB_402, FakeHub, sample_web
 from test_commands import ENV, run
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = {'examples/goose-001.jpg', 'examples/provenance.csv'}  # the one openly licensed picture it may show
+EXAMPLES = {f'examples/{p.name}' for p in (ROOT/'app'/'examples').iterdir()}  # the openly licensed pictures it may show
+PICTURES = f'{len(EXAMPLES) - 1} picture' + ('s' if len(EXAMPLES) > 2 else '')  # as push counts them
 SPACE = {'.gitattributes', 'CREDITS.md', 'README.md', 'app.py', 'mirror.json', 'mirror.py', 'model.onnx', 'requirements.txt', *EXAMPLES}
 WEB_SPACE = {'.gitattributes', 'CREDITS.md', 'README.md', 'index.html', 'mirror.js', 'worker.js', 'mirror.json', 'model.onnx',
              'ort.wasm.min.mjs', 'ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm', *EXAMPLES}
@@ -66,8 +67,8 @@ def test_push_sends_only_the_space_files_and_says_which(app, hub, tmp_path):
     assert all(hub.files['alice/mirror'][f] == (app/f).read_bytes() for f in SPACE)
     assert len(hub.commits) == 1 and 'model.onnx' in hub.lfs['alice/mirror']
     mb = sum((app/f).stat().st_size for f in SPACE) / 1e6
-    assert (f'Uploaded 10 files ({mb:.1f} MB) to {hub.url}/spaces/alice/mirror: .gitattributes, CREDITS.md, README.md, app.py, '
-            'mirror.json, mirror.py, model.onnx, requirements.txt, examples/ (1 picture, provenance.csv)') in out.stdout, out.stdout
+    assert (f'Uploaded {len(SPACE)} files ({mb:.1f} MB) to {hub.url}/spaces/alice/mirror: .gitattributes, CREDITS.md, README.md, app.py, '
+            f'mirror.json, mirror.py, model.onnx, requirements.txt, examples/ ({PICTURES}, provenance.csv)') in out.stdout, out.stdout
 
 def test_push_without_examples(app, hub):
     shutil.rmtree(app/'examples')
@@ -154,7 +155,7 @@ def test_push_sends_no_example_that_is_not_a_picture(app, hub, tmp_path, name, d
     refused(push(hub, 'mirror', '--app', app, '--token', 'hf_alice'), hub, f'examples/{name}', 'not an example picture')
 
 def test_push_refuses_an_example_whose_name_is_not_text(app, hub):
-    os.rename(app/'examples'/'goose-001.jpg', os.fsencode(app/'examples') + b'/goose\xff.jpg')
+    os.rename(next((app/'examples').glob('*.jpg')), os.fsencode(app/'examples') + b'/goose\xff.jpg')
     refused(push(hub, 'mirror', '--app', app, '--token', 'hf_alice'), hub, 'not printable text')
 
 def test_push_refuses_a_readme_that_no_longer_configures_the_space(app, hub):
@@ -183,7 +184,7 @@ def test_the_command_pushes_the_static_mirror_by_default(app, web, hub, tmp_path
     assert set(hub.files['alice/mirror']) == WEB_SPACE, sorted(hub.files['alice/mirror'])
     assert all(hub.files['alice/mirror'][f] == (web/f).read_bytes() for f in WEB_SPACE)
     assert {'model.onnx', 'ort-wasm-simd-threaded.wasm'} <= hub.lfs['alice/mirror']
-    assert 'Uploaded 13 files' in out.stdout and "runs in each visitor's browser" in out.stdout, out.stdout
+    assert f'Uploaded {len(WEB_SPACE)} files' in out.stdout and "runs in each visitor's browser" in out.stdout, out.stdout
 
 def test_push_sends_only_the_static_mirror_files(web, hub, tmp_path):
     (web/'.env').write_text('HF_TOKEN=hf_secret\n')
@@ -194,7 +195,7 @@ def test_push_sends_only_the_static_mirror_files(web, hub, tmp_path):
     assert out.returncode == 0, out.stderr[-3000:]
     assert set(hub.files['alice/mirror']) == WEB_SPACE and hub.repos['alice/mirror']['sdk'] == 'static'
     assert ('.gitattributes, CREDITS.md, README.md, index.html, mirror.js, worker.js, mirror.json, model.onnx, ort.wasm.min.mjs, '
-            'ort-wasm-simd-threaded.mjs, ort-wasm-simd-threaded.wasm, examples/ (1 picture, provenance.csv)') in out.stdout, out.stdout
+            f'ort-wasm-simd-threaded.mjs, ort-wasm-simd-threaded.wasm, examples/ ({PICTURES}, provenance.csv)') in out.stdout, out.stdout
 
 def test_gradio_pushes_the_app(app, web, hub, tmp_path):
     out = push(hub, 'mirror', '--gradio', '--token', 'hf_alice', cwd=tmp_path)
