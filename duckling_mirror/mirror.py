@@ -285,7 +285,8 @@ def make_demo(
                         [answer_output(label='The mirror sees'), gr.Textbox(label='The mirror says')],
                         title='Mirror, mirror on the wall', examples=examples or None, cache_examples=False,
                         description='Am I a duckling or a cygnet after all? Upload a picture and the mirror will tell.',
-                        article='A fastai model fine-tuned on web image searches, run by ONNX Runtime. It knows only '
+                        article='A fastai model trained on web image searches (transfer learning from ImageNet), run by ONNX Runtime. '
+                                'It knows only '
                                 'what it was shown.',
                         flagging_mode='never', api_name='predict')
 

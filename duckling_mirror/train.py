@@ -269,13 +269,14 @@ def train(
 ) -> Learner:
     "Train the mirror on the pictures in `path/<label>/` by `recipe`; `learn.recipe` says how, and on which pictures"
     if recipe not in RECIPES: raise ValueError(f"recipe {recipe!r}: one of {', '.join(RECIPES)}")
-    check_trainable(path)
+    counts = check_trainable(path)
     if kwargs.get('splitter') is None: check_split(path, kwargs.get('valid_pct', 0.2), seed)
     args = dict(epochs=epochs, size=size, bs=bs, lr=lr, seed=seed, balance=balance, label_smoothing=label_smoothing, aug=aug,
                 freeze_epochs=freeze_epochs, pretrained=pretrained, quiet=quiet, C=C, oddness=oddness)
     if recipe == 'auto':
-        from duckling_mirror.evaluate import choose_recipe  # which cross-validates `train` itself
-        cv = choose_recipe(path, arch=arch, **args)
+        from duckling_mirror.evaluate import auto_candidates, choose_recipe  # which cross-validate `train` itself
+        if len(c := auto_candidates(arch)[0]) == 1: return train(path, *c[0], **args, **kwargs)  # nothing to choose between
+        cv = choose_recipe(path, min(5, *counts.values()), arch=arch, **args)
         learn = train(path, cv.recipe['recipe'], cv.recipe['arch'], **args, **kwargs)
         learn.cv = cv
         return learn
