@@ -28,6 +28,7 @@ from fastprogress.fastprogress import progress_bar
 from scipy.optimize import minimize_scalar
 from sklearn.model_selection import StratifiedGroupKFold
 from .dataset import LOOK_ALIKE, DatasetError, read_manifest, write_atomic
+from .features import BODIES
 from duckling_mirror.train import (ARCHS, check_recipe, check_trainable, dataset_files, evidence, guessing, photo_groups,
     train)
 import duckling_mirror.train  # its `compare_with_guessing`, which `CrossValidation` grows a method of the same name on
@@ -197,7 +198,8 @@ def auto_candidates(
     fine_tune: bool | None = None,  # measure fine-tuning too; None: only where a GPU makes its cross-validation quick
 ) -> tuple[list, str]:
     "The (recipe, arch) pairs `auto` cross-validates, cheapest first, and a line on what it leaves out"
-    cands, tune = [('head', a) for a in HEAD_ARCHS if arch in (None, a)], arch or 'efficientnet_lite0'
+    parts, tune = str(arch).split('+'), arch or 'efficientnet_lite0'
+    cands = [('head', a) for a in HEAD_ARCHS] if arch is None else [('head', arch)] if all(p in BODIES for p in parts) else []
     if tune not in ARCHS: return cands, ''
     if fine_tune is None: fine_tune = torch.cuda.is_available() or not cands
     if fine_tune: return [*cands, ('fine_tune', tune)], ''
@@ -338,8 +340,8 @@ def answers(
     neither: str = 'neither',  # the answer for everything else
 ) -> np.ndarray:
     "The mirror's answer for each picture: its likeliest label, or `neither` when its probability is under `threshold`"
-    best = probs.argmax(-1)
-    return np.where(probs.max(-1) >= threshold, np.array(vocab, dtype=object)[best], neither)
+    best, p = probs.argmax(-1), probs.max(-1)  # and when no label is likelier than another (see `Mirror.decide`)
+    return np.where((p >= threshold) & (p > 1 / probs.shape[-1] + 1e-6), np.array(vocab, dtype=object)[best], neither)
 
 # %% ../nbs/02a_evaluate.ipynb #2d922568
 DEFAULT_THRESHOLD = 0.5

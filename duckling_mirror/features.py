@@ -14,6 +14,7 @@ from fastcore.basics import chunked, patch
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from .dataset import DatasetError, sha256, write_atomic
+from .errors import MirrorError
 from .mirror import open_image, to_input
 
 # %% auto #0
@@ -74,6 +75,14 @@ class Pooled(nn.Module):
         "The features of `x`, averaged with its mirror image's: (n, features)"
         return self.views(x).mean(1)
 
+# %% ../nbs/01b_features.ipynb #1de85403
+def _picture(f, size: int):
+    "Picture `f` as the mirror reads it (`open_image`); a `DatasetError` naming it if it cannot be read"
+    try: return open_image(f, draft=size, draft_above=50_000_000)
+    except ValueError as e:
+        raise DatasetError(f'{f} cannot be read ({str(e).split(". ")[0].lower()}): move it out of the dataset, or '
+                           'rebuild the dataset (duckling-mirror-dataset), which keeps only real pictures') from None
+
 # %% ../nbs/01b_features.ipynb #f48d5273
 def picture_views(
     files: list,  # pictures: paths, file objects or PIL images
@@ -86,7 +95,7 @@ def picture_views(
     m, out = Pooled(body).eval(), [np.zeros((0, 2, body.num_features), np.float32)]
     with torch.inference_mode():
         for b in chunked(files, bs):
-            x = np.stack([to_input(open_image(o, draft=size, draft_above=50_000_000), size, mean, std) for o in b])
+            x = np.stack([to_input(_picture(o, size), size, mean, std) for o in b])
             out.append(m.views(torch.from_numpy(x)).numpy())
     return np.concatenate(out)
 
@@ -102,9 +111,11 @@ def feature_file(
     "Where the features of the dataset's pictures are kept: `path/.features/<arch>-<size>.npz`, in a folder of its own"
     d = Path(path)/'.features'
     if d.is_symlink() or (d.exists() and not d.is_dir()):
-        raise DatasetError(f"{d} is a link or a file: the dataset's features are kept in a folder of its own there; "
-                           'remove it')
-    return d/f'{arch}-{size}.npz'
+        raise MirrorError(f"{d} is a link or a file: the dataset's features are kept in a folder of its own there; remove it")
+    f = d/f'{arch}-{size}.npz'
+    if f.exists() and not f.is_file() and not f.is_symlink():
+        raise MirrorError(f'{f} is not a file: the features of its pictures are kept there; remove it')
+    return f
 
 # %% ../nbs/01b_features.ipynb #fd585b00
 def _read_features(f: Path, meta: str, dims: int) -> dict:
@@ -113,21 +124,24 @@ def _read_features(f: Path, meta: str, dims: int) -> dict:
     try:
         with np.load(f, allow_pickle=False) as d:
             keys, feats = d['keys'], d['feats']
-            if (str(d['meta']) != meta or feats.shape[1:] != (2, dims) or len(keys) != len(feats) or keys.dtype.kind != 'U'
-                or not np.isfinite(feats).all()): return {}
-            return dict(zip(keys.tolist(), feats.astype(np.float32)))
+            if str(d['meta']) != meta or feats.dtype.kind != 'f' or keys.dtype.kind != 'U': return {}
+            feats = feats.astype(np.float32)  # a value too large for it becomes infinite: not ours
+            if feats.shape[1:] != (2, dims) or len(keys) != len(feats) or not np.isfinite(feats).all(): return {}
+            return dict(zip(keys.tolist(), feats))
     except Exception: return {}  # torn, damaged or not ours: computed anew
 
 # %% ../nbs/01b_features.ipynb #7bcb6552
 def _write_features(f: Path, meta: str, kept: dict) -> bool:
-    "Keep `kept` in `f`, whole; False where the folder cannot be written to (read-only)"
+    "Keep `kept` in `f`, whole; False where it cannot be (a read-only folder, a link made meanwhile)"
     buf = io.BytesIO()
     np.savez(buf, meta=np.array(meta), keys=np.array(list(kept), dtype=str),
              feats=np.stack(list(kept.values())) if kept else np.zeros((0, 2, 0), np.float32))
     try:
         f.parent.mkdir(exist_ok=True)
+        if f.parent.is_symlink() or not f.parent.is_dir(): return False  # made a link since `feature_file` looked
+        for t in f.parent.glob('.*tmp'): t.unlink()  # left by a run killed while writing
         write_atomic(f, buf.getvalue())
-    except PermissionError: return False
+    except (PermissionError, FileNotFoundError): return False  # read-only; or another run's clean-up took its file
     except OSError as e:
         if e.errno == errno.EROFS: return False
         raise  # a full disk says so

@@ -132,6 +132,10 @@ def label_issues(
     else: raise ValueError(f"method {method!r}: 'argmax' or 'confident'")
     return doubt, rival, score
 
+# %% ../nbs/03_interpret.ipynb #3ecb2039
+# a picture's label and name: how a cross-validation's files meet the dataset's
+def _key(f) -> str: return '/'.join(Path(f).parts[-2:])
+
 # %% ../nbs/03_interpret.ipynb #9a88d369
 def cv_fits(
     cv: CrossValidation,  # a cross-validation, e.g. the dataset's `cv.npz`
@@ -142,7 +146,7 @@ def cv_fits(
 ) -> str:
     "'' if `cv` predicted every picture of the dataset in `path` as it is, with these folds and recipe; else why not"
     if cv.recipe is None: return 'it does not say which pictures it measured (an older version made it)'
-    if cv.recipe.get('pictures') != digest(dataset_files(path)):
+    if cv.recipe.get('pictures') != digest(dataset_files(path)) or sorted(map(_key, cv.files)) != sorted(map(_key, dataset_files(path))):
         return 'it measured other pictures than the dataset holds today'
     if recipe.get('recipe') == 'auto': recipe = {k: v for k, v in recipe.items() if k != 'recipe'}  # any recipe will do
     have = dict(folds=len(np.unique(cv.folds[0])), repeats=len(cv.folds), **cv.recipe)
@@ -157,10 +161,6 @@ def _group_mean(a: np.ndarray, groups: np.ndarray) -> np.ndarray:
 
 # %% ../nbs/03_interpret.ipynb #d2f9e7c0
 PROVENANCE = ['image', 'url', 'title', 'query', 'source']  # the manifest's columns that say where a picture came from
-
-# %% ../nbs/03_interpret.ipynb #3ecb2039
-# a picture's label and name: how a cross-validation's files meet the dataset's
-def _key(f) -> str: return '/'.join(Path(f).parts[-2:])
 
 # %% ../nbs/03_interpret.ipynb #f58b644c
 def suspects(

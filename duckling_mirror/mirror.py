@@ -223,9 +223,9 @@ class Mirror:
         return self.predict_batch([img], calibrated)[0]
 
     def decide(self, probs: dict) -> tuple[str, float]:
-        "The answer for `probs`: the likeliest label and its probability, or 'neither' if it is under the threshold"
+        "The answer for `probs`: the likeliest label and its probability, or 'neither' if under the threshold or no likelier"
         label, p = max(probs.items(), key=lambda o: o[1])
-        return (label, p) if p >= self.threshold else ('neither', 1 - p)
+        return (label, p) if p >= self.threshold and p > 1 / len(probs) + 1e-6 else ('neither', 1 - p)
 
     def answer(self, img) -> dict:
         "The mirror's answer for `img`: `label` (one of its labels, or 'neither'), the `confidences` and the `sentence`"

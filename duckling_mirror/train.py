@@ -366,7 +366,7 @@ def compare_with_guessing(
     label, g = guessing(labels)
     if not len(labels) or binomtest(int(wrong), len(labels), g, alternative='less').pvalue < alpha: return ''
     return (f'Not clearly better than guessing: {int(wrong)} of {len(labels)} pictures wrong ({wrong / len(labels):.1%}), where always '
-            f'answering {label!r} gets {g:.1%} wrong. Train longer (--epochs), on more pictures, or look at the labels.')
+            f'answering {label!r} gets {g:.1%} wrong. Train on more pictures, look at the labels, or try another recipe (--recipe).')
 
 # %% ../nbs/02_train.ipynb #e6395d23
 def check_recipe(
@@ -386,10 +386,11 @@ def check_recipe(
     head = len(set(parts)) == len(parts) and all(a in BODIES for a in parts)
     if arch is not None and not (head if recipe == 'head' else arch in ARCHS if recipe == 'fine_tune' else head or arch in ARCHS):
         raise UsageError(f'--arch {arch}: ' + (f'a head sits on {" or ".join(BODIES)}, or on both joined by +' if recipe == 'head' else
-                                               f'unknown; choose one of {", ".join(ARCHS)}'))
+                                               f'unknown; choose one of {", ".join(ARCHS)}'
+                                               + (f', or a head on both: {"+".join(BODIES)}' if recipe == 'auto' else '')))
     if epochs < 0: raise UsageError(f'--epochs {epochs}: must be 0 or more')
     if freeze_epochs < 0: raise UsageError(f'--freeze-epochs {freeze_epochs}: must be 0 or more')
-    if not epochs + freeze_epochs:
+    if not epochs + freeze_epochs and recipe != 'head':
         raise UsageError('--epochs 0 --freeze-epochs 0: nothing would be trained; make one of them 1 or more')
     if size < 32: raise UsageError(f'--size {size}: must be at least 32 pixels')
     if size > 1024: raise UsageError(f'--size {size}: at most 1024 pixels (the pictures are kept at 400)')

@@ -15,10 +15,10 @@ const ready = new Promise((resolve, reject) => {
   worker.addEventListener('error', () => reject(new Error('The mirror could not start in this browser.')));
 }).then(async () => { cfg = await (await fetch(new URL('mirror.json', import.meta.url))).json(); });
 
-// The answer for `probs`: the likeliest label, or 'neither' under the threshold (`Mirror.decide`)
+// The answer for `probs`: the likeliest label, or 'neither' under the threshold or when no label is likelier (`Mirror.decide`)
 function decide(probs) {
-  const [label, p] = Object.entries(probs).reduce((a, b) => (b[1] > a[1] ? b : a));
-  return p >= (cfg.neither?.threshold ?? 0) ? [label, p] : ['neither', 1 - p];
+  const entries = Object.entries(probs), [label, p] = entries.reduce((a, b) => (b[1] > a[1] ? b : a));
+  return p >= (cfg.neither?.threshold ?? 0) && p > 1 / entries.length + 1e-6 ? [label, p] : ['neither', 1 - p];
 }
 
 // The answer in words (`say`)
