@@ -14,7 +14,7 @@ from fastcore.script import call_parse
 from .download import make_dataset
 from .search import DEFAULT_SOURCES
 from .train import check_recipe, check_split, check_trainable, train, validation_report
-from .evaluate import auto_candidates, make_cv
+from .evaluate import make_cv
 from .export import check_app_dirs, export_mirror
 
 # %% ../nbs/06_cli.ipynb #d3450f16
@@ -35,7 +35,6 @@ def make_mirror(
 ) -> Learner:
     "Check everything, then build the dataset (`make_dataset`), cross-validate (`make_cv`), `train`, `export_mirror`"
     r = check_recipe(**kwargs)
-    if r['recipe'] == 'auto' and len(c := auto_candidates(r['arch'])[0]) == 1: r['recipe'] = c[0][0]  # nothing to choose between
     if cv == 1 or cv < 0: raise UsageError(f'--cv {cv}: 0 (no cross-validation) or at least 2 folds')
     web = check_app_dirs(app, web, overwrite)
     make_dataset(dest=dest, images=images, n=n, sources=sources, license=license)

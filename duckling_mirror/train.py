@@ -388,6 +388,7 @@ def check_recipe(
         raise UsageError(f'--arch {arch}: ' + (f'a head sits on {" or ".join(BODIES)}, or on both joined by +' if recipe == 'head' else
                                                f'unknown; choose one of {", ".join(ARCHS)}'
                                                + (f', or a head on both: {"+".join(BODIES)}' if recipe == 'auto' else '')))
+    if recipe == 'auto' and arch is not None and head != (arch in ARCHS): recipe = 'head' if head else 'fine_tune'  # no choice
     if epochs < 0: raise UsageError(f'--epochs {epochs}: must be 0 or more')
     if freeze_epochs < 0: raise UsageError(f'--freeze-epochs {freeze_epochs}: must be 0 or more')
     if not epochs + freeze_epochs and recipe != 'head':

@@ -1,5 +1,5 @@
 "The static mirror in a real browser (headless Chromium), offline, as a visitor uses it: the committed `web/` folder."
-import io, os, sys
+import io, os, random, sys
 from pathlib import Path
 import numpy as np, pytest
 from PIL import Image
@@ -78,12 +78,13 @@ def test_bad_and_awkward_pictures(page):
     big = io.BytesIO()
     Image.open(io.BytesIO(photo)).convert('RGB').resize((12000, 8400)).save(big, 'JPEG', quality=60)  # 100 MP
     tiff = io.BytesIO(); Image.open(io.BytesIO(photo)).save(tiff, 'TIFF')
-    heic = b'\0\0\0\x18ftypheic\0\0\0\0mif1heic' + os.urandom(2000)  # an iPhone's HEIC, as far as its header goes
+    rng = random.Random(0)  # the same bytes every run
+    heic = b'\0\0\0\x18ftypheic\0\0\0\0mif1heic' + rng.randbytes(2000)  # an iPhone's HEIC, as far as its header goes
     got = ask(page, {'empty': b'', 'page.jpg': b'<html><body>not a picture</body></html>', 'text.jpg': b'just words',
                      'truncated': photo[:len(photo) // 3], 'bomb': _bomb_png(), 'big': big.getvalue(), 'tiff': tiff.getvalue(),
-                     'heic': heic, 'noise.jpg': b'\xff\xd8\xff' + os.urandom(3000), 'jpeg bomb': jpeg_bomb(photo)})
+                     'heic': heic, 'noise.jpg': b'\xff\xd8\xff' + rng.randbytes(3000), 'jpeg bomb': jpeg_bomb(photo)})
     for name in ('empty', 'page.jpg', 'text.jpg'): assert 'not a picture' in got[name]['error'], got[name]
-    assert 'damaged or cut short' in got['noise.jpg']['error'], got['noise.jpg']
+    assert any(w in got['noise.jpg']['error'] for w in ('damaged or cut short', 'too large')), got['noise.jpg']  # noise may claim any size
     assert 'label' in got['truncated'] or 'damaged' in got['truncated']['error'], got['truncated']  # browsers show what arrived
     for name in ('bomb', 'jpeg bomb'): assert 'too large' in got[name]['error'], got[name]
     assert got['big']['label'] in ('cygnet', 'duckling', 'neither'), got['big']  # shrunk at decode
