@@ -16,9 +16,9 @@ from .errors import MirrorError, UsageError
 # %% auto #0
 __all__ = ['DEFAULT_TERMS', 'LICENSES', 'FREE_LICENSES', 'DDG_LICENSES', 'USER_AGENT', 'COMMONS_API', 'OPENVERSE_API', 'SOURCES',
            'DEFAULT_SOURCES', 'SearchTerm', 'check_license', 'license_name', 'license_terms', 'SearchError',
-           'NoConnection', 'RateLimited', 'NoResults', 'can_reach', 'search_error', 'result', 'search_ddg', 'repo_url',
-           'retry_after', 'get_json', 'plain_text', 'commons_result', 'search_commons', 'openverse_result',
-           'search_openverse', 'search_serpapi', 'image_sources', 'search_images']
+           'NoConnection', 'RateLimited', 'NoResults', 'can_reach', 'search_error', 'clean_text', 'result',
+           'search_ddg', 'repo_url', 'retry_after', 'get_json', 'plain_text', 'commons_result', 'search_commons',
+           'openverse_result', 'search_openverse', 'search_serpapi', 'image_sources', 'search_images']
 
 # %% ../nbs/00_search.ipynb #1a4d72a9
 class SearchTerm(NamedTuple):
@@ -140,6 +140,15 @@ def _images_page(ddgs, query: str, page: int, retries: int, pause: float, **kwar
         if i < retries - 1: time.sleep(pause * 2**i)
     raise err
 
+# %% ../nbs/00_search.ipynb #bef4e8c5
+def clean_text(
+    s,  # text from a search result or an API's message
+    formula: bool = True,  # quote a leading `= + - @` with `'`, so that no spreadsheet runs it as a formula
+) -> str:
+    "`s` as text safe to store and show: no control characters, no unpaired surrogates, no spreadsheet formula"
+    s = re.sub(r'[\x00-\x1f\x7f-\x9f]', ' ', str(s or '')).encode('utf-16', 'surrogatepass').decode('utf-16', 'replace')
+    return "'" + s if formula and s[:1] in ('=', '+', '-', '@') else s
+
 # %% ../nbs/00_search.ipynb #db4d444f
 def result(
     query: str,  # the search that found it
@@ -149,7 +158,7 @@ def result(
 ) -> dict:
     "A search result in the shape every source gives: text fields as text ('' if none), sizes as ints"
     text = ('title', 'image', 'thumbnail', 'url', 'engine', 'license', 'license_url', 'creator')
-    r = {k: str(kwargs.get(k) or '')[:2000] for k in text}  # of a sane length (an API's 1 MB title is not)
+    r = {k: clean_text(str(kwargs.get(k) or '')[:2000], k in ('title', 'engine', 'license', 'creator')) for k in text}  # of a sane length
     for k in ('width', 'height'):
         try: r[k] = min(max(int(kwargs.get(k) or 0), 0), 1_000_000)
         except (TypeError, ValueError, OverflowError): r[k] = 0
@@ -277,9 +286,9 @@ def _error_line(e: HTTPError) -> str:
     "The first line of what an API said with its HTTP error: its JSON `detail` or `error`, or its text"
     body = str(e.msg).partition('====Error Body====')[2].strip()  # where fastcore's `urlread` keeps the body
     try: d = json.loads(body)
-    except ValueError: return (body.splitlines() or [e.reason or ''])[0][:200]
+    except ValueError: return clean_text((body.splitlines() or [e.reason or ''])[0][:200], False)
     d = d.get('detail') or d.get('error') or d if isinstance(d, dict) else d
-    return (d if isinstance(d, str) else json.dumps(d))[:200]
+    return clean_text((d if isinstance(d, str) else json.dumps(d))[:200], False)
 
 # %% ../nbs/00_search.ipynb #afd13e08
 COMMONS_API = os.environ.get('DUCKLING_MIRROR_COMMONS_API', 'https://commons.wikimedia.org/w/api.php')  # the API (a fake's, in tests)
@@ -309,6 +318,15 @@ def commons_result(
                   width=ii.get('width'), height=ii.get('height'), license=license_name(meta.get('LicenseShortName') or meta.get('License')),
                   license_url=meta.get('LicenseUrl'), creator=plain_text(meta.get('Artist') or meta.get('Credit')))
 
+# %% ../nbs/00_search.ipynb #006295a5
+def _page(api: str, params: dict, name: str, page: int, start: float, deadline: float, slow: float, **kwargs):
+    "`get_json` for one page of a search begun at `start`: within its `deadline`; a first page slower than `slow`, `NoConnection`"
+    left, t = deadline - (time.monotonic() - start), time.monotonic()
+    d = get_json(api, params, name, **{**kwargs, 'timeout': max(1., min(kwargs.get('timeout', 20.), left))})
+    if page == 0 and (secs := time.monotonic() - t) > slow:
+        raise NoConnection(f'{name} took {secs:.0f} s to answer: too slow, so it is left out of this run')
+    return d
+
 # %% ../nbs/00_search.ipynb #9755f5d8
 def search_commons(
     query: str,  # what to search for
@@ -317,15 +335,19 @@ def search_commons(
     api: str = COMMONS_API,  # the API's address
     width: int = 500,  # the width of the thumbnails to download
     max_pages: int = 10,  # never ask for more pages than this
+    deadline: float = 60.,  # seconds for all the pages of one search: later pages are not asked
+    slow: float = 10.,  # a first page slower than this: the source is left out of the run, as one that times out
+    max_per_page: int = 500,  # read at most this many records of a page
     **kwargs,  # passed to `get_json` (`retries`, `max_wait`, `timeout`)
 ) -> list[dict]:
     "Search the pictures of Wikimedia Commons for `query`, page by page; each `result` with its licence and author"
-    need, name, res, cont = check_license(license), 'Wikimedia Commons', [], {}
+    need, name, res, seen, cont, start = check_license(license), 'Wikimedia Commons', [], set(), {}, time.monotonic()
     params = dict(action='query', format='json', generator='search', gsrsearch=f'{query} filetype:bitmap', gsrnamespace=6,
                   gsrlimit=min(max_results, 50), prop='imageinfo', iiprop='url|size|mime|extmetadata', iiurlwidth=width,
                   iiextmetadatafilter='Artist|Credit|License|LicenseShortName|LicenseUrl')
     for page in range(max_pages):
-        try: d = get_json(api, {**params, **cont}, name, **kwargs)
+        if page and time.monotonic() - start >= deadline: break
+        try: d = _page(api, {**params, **cont}, name, page, start, deadline, slow, **kwargs)
         except SearchError:
             if page == 0: raise
             break  # keep what the earlier pages gave
@@ -341,10 +363,11 @@ def search_commons(
             if page: break
             raise SearchError(f'{name} answered in a shape this version does not know (no query.pages): update '
                               'duckling-mirror, or leave it out with --sources')
-        for p in sorted((p for p in pages.values() if isinstance(p, dict)),
+        for p in sorted((p for p in list(pages.values())[:max_per_page] if isinstance(p, dict)),
                         key=lambda p: p.get('index') if isinstance(p.get('index'), int) else 0):
             r = commons_result(p, query, license)
-            if r and need <= license_terms(r['license']) and r['image'] not in {o['image'] for o in res}: res.append(r)
+            if r and need <= license_terms(r['license']) and r['image'] not in seen: res.append(r); seen.add(r['image'])
+            if len(res) >= max_results: break
         if len(res) >= max_results or 'continue' not in d: break
         cont = d['continue']
     if not res:
@@ -375,13 +398,17 @@ def search_openverse(
     api: str = OPENVERSE_API,  # the API's address
     max_pages: int = 20,  # never ask for more pages than this (an anonymous client gets 20)
     interval: float = 1.,  # seconds between two requests: Openverse's pace for anonymous clients
+    deadline: float = 60.,  # seconds for all the pages of one search: later pages are not asked
+    slow: float = 10.,  # a first page slower than this: the source is left out of the run, as one that times out
+    max_per_page: int = 500,  # read at most this many records of a page
     **kwargs,  # passed to `get_json` (`retries`, `max_wait`, `timeout`)
 ) -> list[dict]:
     "Search Openverse's openly licensed pictures for `query`, page by page; each `result` with its licence and creator"
-    need, name, res = check_license(license), 'Openverse', []
+    need, name, res, seen, start = check_license(license), 'Openverse', [], set(), time.monotonic()
     params = dict(q=query, page_size=20, **({'license_type': ','.join(sorted(need))} if need else {}))
     for page in range(1, max_pages + 1):
-        try: d = get_json(api, {**params, 'page': page}, name, interval=interval, **kwargs)
+        if page > 1 and time.monotonic() - start >= deadline: break
+        try: d = _page(api, {**params, 'page': page}, name, page - 1, start, deadline, slow, interval=interval, **kwargs)
         except SearchError:
             if page == 1: raise
             break  # keep what the earlier pages gave
@@ -389,9 +416,10 @@ def search_openverse(
             if page > 1: break
             raise SearchError(f'{name} answered in a shape this version does not know (no results): update '
                               'duckling-mirror, or leave it out with --sources')
-        for o in d['results']:
+        for o in d['results'][:max_per_page]:
             r = openverse_result(o, query, license)
-            if r and need <= license_terms(r['license']) and r['image'] not in {o['image'] for o in res}: res.append(r)
+            if r and need <= license_terms(r['license']) and r['image'] not in seen: res.append(r); seen.add(r['image'])
+            if len(res) >= max_results: break
         count = d.get('page_count')
         if len(res) >= max_results or not d['results'] or (isinstance(count, int) and page >= count): break
     if not res:
@@ -409,7 +437,7 @@ def search_serpapi(
     timeout: float = 30.,  # seconds to wait for an answer
 ) -> list[dict]:
     "Search Google Images through SerpApi for `query`, page by page; each `result` without a licence"
-    import serpapi
+    import requests, serpapi
     key, name, res = api_key or os.environ.get('SERPAPI_KEY'), 'SerpApi', []
     if not key: raise SearchError(f'{name} needs a key: set SERPAPI_KEY (https://serpapi.com/manage-api-key), or leave it out with --sources')
     if check_license(license):
@@ -423,10 +451,13 @@ def search_serpapi(
             raise NoConnection(f'{name} could not be reached: no internet connection?') from None
         except (serpapi.HTTPError, serpapi.TimeoutError) as e:
             if page: break
-            why, code = getattr(e, 'error', None) or type(e).__name__, getattr(e, 'status_code', 0)
+            why, code = clean_text(getattr(e, 'error', None) or type(e).__name__, False)[:200], getattr(e, 'status_code', 0)
             if code == 429: raise RateLimited(f'{name} refused the search: {why}') from None
             raise SearchError(f'{name} refused the search' + (f' (HTTP {code})' if code else '') + f': {why}') from None
         except ValueError: raise SearchError(f'{name} answered something that is not JSON') from None
+        except requests.RequestException as e:  # too many redirects, a body cut short, bad gzip...
+            if page: break
+            raise SearchError(f'{name} could not be asked ({type(e).__name__}: {clean_text(str(e)[:100], False)})') from None
         got = d.get('images_results') if isinstance(d, dict) or hasattr(d, 'get') else None
         # no more pages (SerpApi says so in `error`), or a shape this version does not know
         if not isinstance(got, list): break
