@@ -20,7 +20,7 @@ except ImportError: fcntl = None  # Windows: datasets are not locked
 
 # %% auto #0
 __all__ = ['STATUSES', 'RESERVED', 'UMASK', 'LOOK_ALIKE', 'MANIFEST_COLS', 'Status', 'trainable', 'DatasetError', 'check_label',
-           'sha256', 'now', 'write_atomic', 'in_dataset', 'file_info', 'group_photos', 'write_manifest',
+           'sha256', 'now', 'md_line', 'write_atomic', 'in_dataset', 'file_info', 'group_photos', 'write_manifest',
            'read_manifest', 'check_dataset', 'summarize', 'lock_dataset']
 
 # %% ../nbs/00b_dataset.ipynb #5ad77a9d
@@ -73,6 +73,13 @@ def now() -> str:
 
 # %% ../nbs/00b_dataset.ipynb #33e87a92
 UMASK = os.umask(0o022); os.umask(UMASK)  # the process's file-creation mask, read once (at import, before any thread)
+
+# %% ../nbs/00b_dataset.ipynb #4e5a26c1
+def md_line(
+    s: str,  # any text
+) -> str:
+    "`s` as one line of text, safe in Markdown: no control characters or line breaks, Markdown's marks escaped"
+    return re.sub(r'([\\`*_{}\[\]()#+!|<>])', r'\\\1', ' '.join(re.sub(r'[\x00-\x1f\x7f]', ' ', str(s)).split()))
 
 # %% ../nbs/00b_dataset.ipynb #4af616b3
 def write_atomic(
@@ -146,6 +153,10 @@ def read_manifest(
     except (pd.errors.ParserError, pd.errors.EmptyDataError, IsADirectoryError) as e:
         raise DatasetError(f'{f} is damaged ({type(e).__name__}: {str(e)[:80]}); build the dataset again: '
                            'duckling-mirror-dataset (or `build_dataset`) with the same searches') from None
+    # a spreadsheet's re-save in another code page: only file names may hold bytes that are not UTF-8 (written so)
+    if bad := next((c for c in df if c not in ('file', 'title') and df[c].str.contains('[\udc80-\udcff]').any()), None):
+        raise DatasetError(f'{f} is not UTF-8 text (its {bad} column holds bytes of another encoding: a spreadsheet saved it so?): '
+                           'save it as CSV UTF-8, or build the dataset again')
     if missing := [c for c in MANIFEST_COLS[:11] if c not in df]:
         raise DatasetError(f'{f} has lost its {", ".join(missing)} column{"s" if len(missing) > 1 else ""}: put {"them" if len(missing) > 1 else "it"} '
                            'back, or build the dataset again in a new folder')
@@ -215,10 +226,11 @@ def _lock(f: Path) -> int | None:
 def lock_dataset(
     dest: Path,  # the dataset folder (it exists)
 ):
-    "Hold the dataset folder `dest` for one build, through `dest/.lock`; a `DatasetError` if another build holds it"
+    "Hold the dataset folder `dest` for one build or cleaning, through `dest/.lock`; a `DatasetError` if another holds it"
     f = Path(dest)/'.lock'
     try: fd = _lock(f)
-    except BlockingIOError: raise DatasetError(f'another build is running in {dest}; wait for it to finish') from None
+    except BlockingIOError:
+        raise DatasetError(f'another command is changing {dest} (a build, a cleaning or an undo); wait for it to finish') from None
     try: yield
     finally:
         # removed while held, so no one locks a file on its way out

@@ -25,8 +25,8 @@ from .search import (DEFAULT_SOURCES, DEFAULT_TERMS, SearchError, NoConnection, 
 import duckling_mirror.search
 from .mirror import open_image
 from .dataset import (MANIFEST_COLS, DatasetError, Status, check_dataset, check_label, file_info,
-                                     group_photos, lock_dataset, now, read_manifest, summarize, trainable, write_atomic,
-                                     write_manifest)
+                                     group_photos, lock_dataset, md_line, now, read_manifest, summarize, trainable,
+                                     write_atomic, write_manifest)
 from .net import fetch
 
 # %% ../nbs/01_download.ipynb #186323da
@@ -163,19 +163,19 @@ def write_card(
     filt = sorted({str(v) for v in [*col('license_filter'), *col('license_image')] if v}) or ['any']
     sites = Counter(urlparse(u).netloc for u in ok.url if u).most_common(10)
     groups = pd.Series(group_photos(list(ok.phash)) if len(ok) and 'phash' in ok else [], index=ok.index, dtype=int)
-    alike = [f'- {l}: {n} pictures, ' + (f'all alike: cross-validation cannot test {l} on photos unlike those it learned from'
+    alike = [f'- {md_line(l)}: {n} pictures, ' + (f'all alike: cross-validation cannot test {md_line(l)} on photos unlike those it learned from'
                                         if g == 1 else f'{g} groups of look-alike photos') for l, n, g in
              ((l, len(s), s.nunique()) for l, s in groups.groupby(ok.label)) if g < n]
-    by_src = lambda rows: ', '.join(f'{s or "?"} {n}' for s, n in Counter(rows.get('source', pd.Series('', index=rows.index))).items())
+    by_src = lambda rows: ', '.join(f'{md_line(s) or "?"} {n}' for s, n in Counter(rows.get('source', pd.Series('', index=rows.index))).items())
     lics = Counter(col('license').loc[ok.index])
     free = sum(n for l, n in lics.items() if l and license_terms(l) == {'commercial', 'modification'})
-    lines = [f'# Dataset: {", ".join(sorted(set(df.label)))}', '',
+    lines = [f'# Dataset: {", ".join(md_line(l) for l in sorted(set(df.label)))}', '',
              f'Built {datetime.date.today().isoformat()} by duckling-mirror from {len(df)} search results; '
              f'{len(ok)} pictures kept. Licence filter: {", ".join(filt)}.', '',
-             '## Searches (results per source)', *[f'- "{t.query}" → {t.label}: {by_src(df[df["query"] == t.query]) if "query" in df else ""}' for t in terms], '',
+             '## Searches (results per source)', *[f'- "{md_line(t.query)}" → {md_line(t.label)}: {by_src(df[df["query"] == t.query]) if "query" in df else ""}' for t in terms], '',
              '## What became of the results', '```', summarize(df), '```', '',
-             '## Where the kept pictures come from', *[f'- {s or "(unknown)"}: {n}' for s, n in sites], '',
-             '## Licences of the kept pictures', *[f'- {l or "unknown (the source gives none)"}: {n}' for l, n in sorted(lics.items(), key=lambda o: (not o[0], -o[1]))],
+             '## Where the kept pictures come from', *[f'- {md_line(s) or "(unknown)"}: {n}' for s, n in sites], '',
+             '## Licences of the kept pictures', *[f'- {md_line(l) or "unknown (the source gives none)"}: {n}' for l, n in sorted(lics.items(), key=lambda o: (not o[0], -o[1]))],
              '', f'{free} of {len(ok)} ({free / max(len(ok), 1):.0%}) are openly licensed (CC0, public domain, CC BY, CC BY-SA or '
              'another free licence): a Space may show them, crediting their authors.', '',
              *(['## Look-alike photos (kept; cross-validation keeps each group on one side)', *alike, ''] if alike else []),
@@ -221,7 +221,7 @@ def plan_downloads(
 ) -> list[dict | None]:
     "For each result, its row in the last run's manifest when that run settled it, or None: download it"
     old, seen = {}, Counter()
-    key = lambda r: (r['label'], r['query'], r['image'])
+    key = lambda r: (r['query'], r['image'])  # not the label: cleaning may have relabelled the picture
     if (Path(dest)/'manifest.csv').exists():
         for r in read_manifest(dest).to_dict('records'):
             seen[key(r)] += 1
@@ -231,6 +231,7 @@ def plan_downloads(
         seen[key(r)] += 1
         o = old.get((*key(r), seen[key(r)]))
         if o is None or (o['status'] == Status.ok and not (Path(dest)/o['file']).exists()): o = None
+        elif o['label'] != r['label'] and o['status'] != Status.relabelled: o = None  # the search's label changed
         elif retry and o['status'] in (Status.failed, Status.broken): o = None
         plan.append(o)
     return plan

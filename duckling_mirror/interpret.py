@@ -308,6 +308,16 @@ def dataset_file(
         if c.is_relative_to(root) and c.is_file(): return str(c.relative_to(root))
     raise ValueError(f'{f} is not a file of the dataset in {path}')
 
+# %% ../nbs/03_interpret.ipynb #3c62e247
+def _own_folder(path: Path, rel: str) -> str:
+    "'' if `path/rel` is (or can be made) a folder of the dataset's own: no link on the way, inside it; else what is wrong"
+    root, p = Path(path).resolve(), Path(path)
+    for part in Path(rel).parts:
+        p = p/part
+        if p.is_symlink(): return f'{p} is a link'
+        if p.exists() and not p.is_dir(): return f'{p} is a file'
+    return '' if not p.exists() or p.resolve().is_relative_to(root) else f'{p} is outside the dataset'
+
 # %% ../nbs/03_interpret.ipynb #0fcabb01
 def _cleaning_plan(path: Path, df: pd.DataFrame, delete: list, relabel: dict, new_labels: bool) -> list[tuple]:
     "The request as (action, file, label) to apply, checked as a whole: a `ValueError` listing every problem, if any"
@@ -327,6 +337,8 @@ def _cleaning_plan(path: Path, df: pd.DataFrame, delete: list, relabel: dict, ne
                 problems.append(f'{label!r} is not a label of this dataset ({", ".join(sorted(labels))}); '
                                 'to make a new one, pass new_labels=True')
             if Path(f).parts[0] == label: continue  # already there
+        if why := _own_folder(path, label if action == 'relabel' else str(Path('.trash')/Path(f).parent)):
+            problems.append(f'{why}: cleaning moves pictures only into folders of the dataset\'s own; remove it'); continue
         todo.append((action, f, label))
     if problems: raise ValueError('Nothing was changed: ' + '; '.join(problems))
     return todo
@@ -358,14 +370,15 @@ def apply_cleaning(
         try:
             for action, f, label in todo:
                 to = _free_name(path/'.trash'/f if action == 'delete' else path/label/Path(f).name)
-                before = df.loc[df.file == f, ['status', 'file', 'error']].iloc[0].to_dict()
+                before = df.loc[df.file == f, ['status', 'file', 'error', 'label']].iloc[0].to_dict()
                 entry = dict(id=uuid.uuid4().hex[:12], time=now(), action=action, file=f, **{'from': str(Path(f).parent)},
                              to=str(to.relative_to(path)), sha256=sha256(path/f), before=before)
                 _journal_add(path, entry)
                 to.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(path/f, to)
                 why = f'cleaning {entry["id"]}' if action == 'delete' else f'relabelled to {label} by cleaning {entry["id"]}'
-                df.loc[df.file == f, ['status', 'file', 'error']] = (Status.removed if action == 'delete' else Status.relabelled), entry['to'], why
+                df.loc[df.file == f, ['status', 'file', 'error', 'label']] = (
+                    Status.removed if action == 'delete' else Status.relabelled, entry['to'], why, label or before['label'])
                 write_manifest(df, path)  # after each move: a kill leaves at most one action for undo to put right
                 done.append(entry)
         finally: write_manifest(df, path)
@@ -390,10 +403,14 @@ def undo_cleaning(
             if (path/e['file']).exists():
                 raise FileExistsError(f"Nothing was undone: can't undo {e['action']} of {e['file']}: a file is there "
                                       "again")
+            if why := _own_folder(path, str(Path(e['file']).parent)):
+                raise FileExistsError(f"Nothing was undone: can't undo {e['action']} of {e['file']}: {why}, and undo "
+                                      "puts pictures back only into folders of the dataset's own")
         for e in todo:
             if not back(e): os.replace(path/e['to'], path/e['file'])
             b = e.get('before', dict(status=Status.ok, file=e['file'], error=''))
-            df.loc[df.file.isin([e['to'], e['file']]), ['status', 'file', 'error']] = b['status'], b['file'], b['error']
+            df.loc[df.file.isin([e['to'], e['file']]), ['status', 'file', 'error', 'label']] = (
+                b['status'], b['file'], b['error'], b.get('label', Path(b['file']).parts[0]))
             write_manifest(df, path)  # after each move, then the journal: a kill leaves the next run an undo to finish
             _journal_add(path, dict(id=e['id'], action='undo', time=now()))
     return todo
@@ -413,7 +430,7 @@ def duckling_mirror_undo(
         try: done = undo_cleaning(path, n)
         except (FileNotFoundError, FileExistsError) as e: raise MirrorError(str(e)) from None
         for e in done:
-            print(f"undone: {e['action']} of {e['file']}" + (f" (to {e['label']})" if e.get('label') else ''))
+            print(f"undone: {e['action']} of {e['file']}" + (f" to {Path(e['to']).parts[0]}" if e['action'] == 'relabel' else ''))
         print(f'{len(done)} cleaning actions undone' if done else 'Nothing to undo')
         return done
 

@@ -115,7 +115,7 @@ def test_a_second_build_into_the_same_folder_is_refused_and_changes_nothing(tmp_
             assert searching.wait(10)
             before = {k: v for k, v in listing(tmp_path).items() if k != '.lock'}
             with pytest.raises(DatasetError) as e: build(tmp_path, RESULTS, srv, refresh=True, retry=True)
-            assert str(e.value) == f'another build is running in {tmp_path}; wait for it to finish'
+            assert str(e.value) == f'another command is changing {tmp_path} (a build, a cleaning or an undo); wait for it to finish'
             assert {k: v for k, v in listing(tmp_path).items() if k != '.lock'} == before
         finally: go_on.set(); first.join(10)
         assert read_manifest(tmp_path).status.tolist() == ['ok'] * 3
@@ -132,7 +132,7 @@ def test_a_build_in_another_process_holds_the_folder(tmp_path):
         print('built', flush=True)''')], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline() == 'searching\n'
-        with pytest.raises(DatasetError, match='another build is running'):
+        with pytest.raises(DatasetError, match='another command is changing'):
             build_dataset([SearchTerm('goose', 'goose')], tmp_path, search=None, progress=False)
         holder.stdin.write('\n'); holder.stdin.flush()
         assert holder.stdout.readline() == 'built\n'
