@@ -10,7 +10,8 @@ from pathlib import Path
 from shlex import quote
 from fastcore.script import call_parse
 from .errors import MirrorError, UsageError, friendly_errors
-from .mirror import APP_FILES, EXAMPLES, MAX_FILE_SIZE, WEB_FILES, check_mirror, finish_export, load_mirror, make_demo, open_image
+from .mirror import (APP_FILES, EXAMPLES, MAX_FILE_SIZE, WEB_FILES, check_mirror, finish_export, listed_examples,
+    load_mirror, make_demo, open_image)
 
 # %% auto #0
 __all__ = ['SPACES', 'duckling_mirror_serve', 'PushError', 'check_inside', 'read_inside', 'front_matter', 'space_sdk',
@@ -118,7 +119,7 @@ def space_paths(
     sdk: str | None = None,  # its kind, 'static' or 'gradio'; None: what its README.md says (`space_sdk`)
     suffixes: tuple = EXAMPLES,  # the example pictures' kinds
 ) -> list[str]:
-    "What push sends of `app_dir`, as paths in the Space: its kind's files (`SPACES`), the examples and their credits"
+    "What push sends of `app_dir`, as paths in the Space: its kind's files (`SPACES`), the export's examples and credits"
     app_dir = Path(app_dir)
     names = SPACES[sdk or space_sdk(app_dir)]['files']
     missing = [f for f in names if not os.path.lexists(app_dir/f)]
@@ -130,7 +131,15 @@ def space_paths(
     if odd := next((n for n in names_ex if not n.isprintable() or n != n.encode('utf-8', 'replace').decode()), None):
         raise UsageError(f'{ex}/{odd.encode("utf-8", "surrogateescape")!r}: a name the Hub cannot hold (not printable '
                          'text): rename it')
-    return [*names, *(f'examples/{n}' for n in names_ex if n == 'provenance.csv' or Path(n).suffix.lower() in suffixes)]
+    for f in (n for n in names_ex if Path(n).suffix.lower() in suffixes or n == 'provenance.csv'):
+        if not (p := check_inside(app_dir, f'examples/{f}')).is_file():
+            raise UsageError(f'{p}: not a file (a folder, a pipe or a device): remove it')
+    listed = listed_examples(ex) if ex.is_dir() else {}
+    if extra := next((n for n in names_ex if Path(n).suffix.lower() in suffixes and n not in listed), None):
+        raise UsageError(f'{ex}/{extra}: not an example picture the export wrote (or it changed since): a Space shows only the '
+                         'examples its export chose and credits; move it away, or export again')
+    sent = [f'examples/{n}' for n in listed if Path(n).suffix.lower() in suffixes]
+    return [*names, *sorted(sent + ['examples/provenance.csv'] * bool(sent))]
 
 # %% ../nbs/05a_deploy.ipynb #305bfd73
 def read_space(

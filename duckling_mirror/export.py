@@ -17,9 +17,9 @@ from pathlib import Path
 import fastai, timm, torch
 from fastai.vision.all import Learner, Normalize, Resize
 import duckling_mirror, duckling_mirror.mirror
-from .dataset import read_manifest, sha256, trainable, write_atomic
+from .dataset import md_line, read_manifest, sha256, trainable, write_atomic
 from .search import LICENSES, license_terms, repo_url
-from .mirror import APP_FILES, WEB_FILES, finish_export
+from .mirror import APP_FILES, WEB_FILES, finish_export, listed_examples
 from fastai.learner import load_learner
 from fastcore.script import call_parse
 from .evaluate import CrossValidation, load_cv, measure
@@ -71,8 +71,9 @@ def credited(
     "The manifest rows of `files`, in that order, with their source, licence and author ('' where the source gave none)"
     cols = ['file', 'label', 'title', 'url', 'image', 'source', 'query', 'license', 'license_url', 'creator']
     df = read_manifest(dataset).drop_duplicates('file').set_index('file')
-    rows = df.reindex([f for f in files if f in df.index]).reset_index()
-    return rows.reindex(columns=cols).fillna('').astype(str)
+    rows = df.reindex([f for f in files if f in df.index]).reset_index().reindex(columns=cols).fillna('').astype(str)
+    text = lambda s: s.encode('utf-8', 'surrogateescape').decode('utf-8', 'replace')  # a file name that is not UTF-8, shown
+    return rows.assign(**{c: rows[c].map(text) for c in cols if c != 'file'})
 
 # %% ../nbs/04_export.ipynb #fb1ce3c6
 def license_summary(
@@ -84,20 +85,17 @@ def license_summary(
                 licensed=sum(lics.values()), by_license=dict(lics.most_common()))
 
 # %% ../nbs/04_export.ipynb #452f54bb
-# one line of text, safe in Markdown
-def _md(s: str) -> str: return re.sub(r'([\\`*_{}\[\]()#+!|<>])', r'\\\1',
-                                      ' '.join(re.sub(r'[\x00-\x1f\x7f]', ' ', str(s)).split()))
 def _link(text: str, url: str) -> str:
     "`text` linked to `url` in Markdown if `url` is a web address; else `text`"
-    return f'[{_md(text)}]({url_quote(url, safe=":/?&=%#~+,;@!$*-._")})' if re.match(r'https?://', str(url)) else _md(text)
+    return f'[{md_line(text)}]({url_quote(url, safe=":/?&=%#~+,;@!$*-._")})' if re.match(r'https?://', str(url)) else md_line(text)
 
 # %% ../nbs/04_export.ipynb #d3f138c1
 def credit_line(
     r,  # a picture: a row of `credited`
 ) -> str:
     "The picture's credit, as Creative Commons asks (title, author, source, licence), each linked where there is a link"
-    by = f' by {_md(r.creator)}' if r.creator else ''
-    return f"- {_link(r.title or Path(r.file).name, r.url)}{by}, {_link(r.license, r.license_url) if r.license else 'no licence given'} ({_md(r.source) or 'unknown source'})"
+    by = f' by {md_line(r.creator)}' if r.creator else ''
+    return f"- {_link(r.title or Path(r.file).name, r.url)}{by}, {_link(r.license, r.license_url) if r.license else 'no licence given'} ({md_line(r.source) or 'unknown source'})"
 
 # %% ../nbs/04_export.ipynb #9afc82a8
 def credits_md(
@@ -138,12 +136,8 @@ def own_examples(
     "The examples an export wrote in `dest/examples/`, unchanged ({name: sha256}), and the names of the rest"
     ex = Path(dest)/'examples'
     if ex.is_symlink() or not ex.is_dir(): return {}, []
-    try:
-        with open(ex/'provenance.csv', newline='', encoding='utf-8') as f:
-            listed = {r['file']: r.get('sha256') for r in csv.DictReader(f) if r.get('file')}
-    except (OSError, ValueError, KeyError, TypeError, csv.Error): listed = {}
-    ours = {n: s for n, s in listed.items() if Path(n).name == n and (ex/n).is_file() and not (ex/n).is_symlink() and sha256(ex/n) == s}
-    theirs = sorted(f.name for f in ex.iterdir() if f.name not in ours and not f.name.startswith('.') and (f.name != 'provenance.csv' or not listed))
+    ours = listed_examples(ex)
+    theirs = sorted(f.name for f in ex.iterdir() if f.name not in ours and not f.name.startswith('.') and (f.name != 'provenance.csv' or not ours))
     return ours, theirs
 
 # %% ../nbs/04_export.ipynb #552406d4
@@ -260,7 +254,7 @@ short_description: Am I a duckling or a cygnet after all?
 # Mirror, mirror on the wall, am I a duckling or a cygnet after all?
 
 Andersen's ugly duckling was a cygnet raised among ducks. This magic mirror would have told it so: upload a picture
-and it answers {', '.join(f'*{l}*' for l in labels)} or *neither*.
+and it answers {', '.join(f'*{md_line(l)}*' for l in labels)} or *neither*.
 
 ## How it was made
 {made}, by [duckling-mirror]({repo_url()}), whose notebooks tell each step; {run}
@@ -415,7 +409,8 @@ def export_mirror(
     max_false_neither: float = 0.03,  # the calibration's target share of real pictures answered 'neither'
     overwrite: bool = False,  # replace files in `dest` that an export did not write
     web: Path | bool = True,  # the static mirror's folder (see `web`); True: `web/` beside `dest`; False: none
-    dataset: Path | None = None,  # the dataset it learned from, for credits and examples; None: `learn.path`
+    # the dataset it learned from, for credits and examples: its manifest must hold every picture; None: `learn.path`
+    dataset: Path | None = None,
 ) -> Path:
     "Write `learn`'s model, `mirror.json` and the Space around them as one unit; then the examples and static mirror"
     from duckling_mirror.web import write_web  # `web` builds on this module
@@ -424,9 +419,12 @@ def export_mirror(
     for d, names in ((dest, APP_FILES), (web, WEB_FILES)):
         if d: check_app_dir(d, names, overwrite, names)  # both, before any work
     m = measure(learn, cv, threshold, max_false_neither)  # the calibration and the figures: `evaluate`'s
-    files, dataset = m.pop('files'), Path(dataset or learn.path)
+    files, asked, dataset = m.pop('files'), dataset, Path(dataset or learn.path)
     cfg = {**mirror_config(learn), **m}
     train, valid = (credited(dataset, files['train']), credited(dataset, files['valid'])) if files and (dataset/'manifest.csv').is_file() else (None, None)
+    if asked is not None and train is not None and (k := len(files['train']) + len(files['valid']) - len(train) - len(valid)):
+        raise UsageError(f'{dataset}: its manifest lacks {k} of the {len(files["train"]) + len(files["valid"])} pictures the mirror '
+                         'learned from, so it cannot credit them: export with the dataset it was trained on, or train it again there')
     if train is not None and (len(train), len(valid)) == (len(files['train']), len(files['valid'])):
         cfg['licenses'], picks = license_summary(train), pick_examples(train, valid)
     else:
@@ -470,7 +468,7 @@ def duckling_mirror_export(
         except Exception as e:
             raise UsageError(f'--path {path}: its learner.pkl cannot be read ({type(e).__name__}); train again: '
                              f'duckling-mirror-train --path {quote(str(path))}') from None
-        out = export_mirror(learn, app, cv=load_cv(path), threshold=threshold, overwrite=overwrite, web=web)
+        out = export_mirror(learn, app, cv=load_cv(path), threshold=threshold, overwrite=overwrite, web=web, dataset=path)
         cfg = json.loads((out/'mirror.json').read_text())
         n, t = cfg['neither'], cfg['temperature_fit']
         print(f"Calibrated on {n['calibrated_on']}: temperature {cfg['temperature']}" + ('' if t['calibrated'] else f" (not calibrated: {t['why']})")

@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_app.ipynb #639e0d07
 from __future__ import annotations
-import hashlib, json, math, os, threading, warnings
+import csv, hashlib, json, math, os, threading, warnings
 from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -12,7 +12,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 # %% auto #0
 __all__ = ['FORMATS', 'APP_FILES', 'WEB_FILES', 'SAYINGS', 'EXAMPLES', 'MAX_FILE_SIZE', 'to_rgb', 'open_image', 'available_cpus',
            'finish_export', 'check_mirror', 'say', 'to_input', 'Mirror', 'load_mirror', 'picture_input',
-           'answer_output', 'make_demo']
+           'answer_output', 'listed_examples', 'make_demo']
 
 # %% ../nbs/05_app.ipynb #01acb709
 def to_rgb(
@@ -266,12 +266,28 @@ def answer_output(**kwargs):
 # %% ../nbs/05_app.ipynb #3827fc4c
 EXAMPLES = ('.jpg', '.jpeg', '.png', '.webp')  # the example pictures an app shows, from its `examples/` folder
 
+# %% ../nbs/05_app.ipynb #eee9af34
+def listed_examples(
+    ex: Path,  # an app's (or the static mirror's) `examples/` folder
+) -> dict:
+    "The example pictures the export wrote in `ex` and listed in its `provenance.csv`, unchanged: {name: sha256}"
+    ex = Path(ex)
+    if ex.is_symlink() or not ex.is_dir() or (ex/'provenance.csv').is_symlink(): return {}
+    try:
+        with open(ex/'provenance.csv', newline='', encoding='utf-8') as f:
+            listed = {r['file']: r.get('sha256') for r in csv.DictReader(f) if isinstance(r.get('file'), str)}
+    except (OSError, ValueError, KeyError, TypeError, csv.Error): return {}
+    return {n: s for n, s in listed.items() if Path(n).name == n and not n.startswith('.') and n != 'provenance.csv'
+            and (ex/n).is_file() and not (ex/n).is_symlink() and hashlib.sha256((ex/n).read_bytes()).hexdigest() == s}
+
 # %% ../nbs/05_app.ipynb #d9847ac1
 def make_demo(
     path: Path = '.',  # the app's folder: `mirror.json`, `model.onnx`, `examples/`
 ):
     "The mirror's Gradio app (a `gr.Interface`), with the model in `path` loaded once"
     import gradio as gr
+    try: import spaces  # there on every Hugging Face Space; off ZeroGPU, `spaces.GPU` leaves a function as it is
+    except ImportError: spaces = None
     path = Path(path)
     mirror, problem = load_mirror(path)
     def predict(img: str | None) -> tuple[dict, str]:
@@ -280,7 +296,8 @@ def make_demo(
         try: answer = mirror.answer(img)
         except ValueError as e: raise gr.Error(str(e))
         return answer, answer['sentence']
-    examples = [[str(f)] for f in sorted((path/'examples').iterdir()) if f.suffix.lower() in EXAMPLES] if (path/'examples').is_dir() else []
+    examples = [[str(path/'examples'/n)] for n in sorted(listed_examples(path/'examples')) if Path(n).suffix.lower() in EXAMPLES]
+    if spaces is not None: predict = spaces.GPU(predict)  # a ZeroGPU Space starts only an app that has one such function
     return gr.Interface(predict, picture_input(label='Your picture'),
                         [answer_output(label='The mirror sees'), gr.Textbox(label='The mirror says')],
                         title='Mirror, mirror on the wall', examples=examples or None, cache_examples=False,

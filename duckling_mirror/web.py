@@ -14,7 +14,7 @@ import duckling_mirror
 from .errors import UsageError
 from .dataset import sha256, write_atomic
 from .export import check_app_dir, credits_md, space_card, write_app
-from .mirror import EXAMPLES, WEB_FILES, check_mirror, finish_export, open_image
+from .mirror import EXAMPLES, WEB_FILES, check_mirror, finish_export, listed_examples, open_image
 
 # %% auto #0
 __all__ = ['ORT_VERSION', 'STATIC', 'web_index', 'web_files', 'pictures', 'write_web', 'serve_static']
@@ -58,17 +58,15 @@ def pictures(
     folder: Path,  # an app's `examples/`
     max_size: int = 5_000_000,  # the most bytes an example may have (push takes no more)
 ) -> dict:
-    "The example pictures in `folder` a Space can show, and `provenance.csv`: {name: bytes}"
+    "The example pictures the export listed in `folder` (`listed_examples`) a Space can show, and `provenance.csv`: {name: bytes}"
     folder, out = Path(folder), {}
-    if folder.is_symlink() or not folder.is_dir(): return out
-    for f in sorted(folder.iterdir()):
-        if f.is_symlink() or not f.is_file() or f.stat().st_size > max_size: continue
-        if f.name == 'provenance.csv': out[f.name] = f.read_bytes(); continue
-        if f.suffix.lower() not in EXAMPLES: continue
+    for n in sorted(listed_examples(folder)):
+        f = folder/n
+        if f.stat().st_size > max_size or f.suffix.lower() not in EXAMPLES: continue
         try: open_image(f)
         except ValueError: continue
-        out[f.name] = f.read_bytes()
-    return out
+        out[n] = f.read_bytes()
+    return {**out, 'provenance.csv': (folder/'provenance.csv').read_bytes()} if out else out
 
 # %% ../nbs/05b_web.ipynb #735ec6bc
 def write_web(

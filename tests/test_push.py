@@ -1,5 +1,5 @@
 "Push sends the Space's own files and nothing else (no secret, no stray file, no link's target); a damaged mirror, a bad Space id or a malformed token is one line, before anything is sent. It publishes the static mirror (free) by default, or the Gradio app, and says plainly when the account's plan does not allow a Gradio Space."
-import os, shutil, subprocess, sys
+import csv, hashlib, os, shutil, subprocess, sys
 from pathlib import Path
 import pytest
 from duckling_mirror.testing import HUB_402, FakeHub, sample_web
@@ -97,7 +97,13 @@ def test_push_refuses_a_picture_that_is_not_a_file_or_too_big(app, hub):
     (app/'examples'/'folder.jpg').mkdir()
     refused(push(hub, 'mirror', '--app', app, '--token', 'hf_alice'), hub, 'examples/folder.jpg', 'not a file')
     (app/'examples'/'folder.jpg').rmdir()
-    (app/'examples'/'big.png').write_bytes(os.urandom(6 * 2**20))
+    big = os.urandom(6 * 2**20)
+    (app/'examples'/'big.png').write_bytes(big)
+    refused(push(hub, 'mirror', '--app', app, '--token', 'hf_alice'), hub, 'examples/big.png', 'not an example picture the export wrote')
+    rows = list(csv.DictReader(open(app/'examples'/'provenance.csv', newline='')))
+    rows.append({**rows[0], 'file': 'big.png', 'sha256': hashlib.sha256(big).hexdigest()})  # listed, as if exported
+    with open(app/'examples'/'provenance.csv', 'w', newline='') as f:
+        w = csv.DictWriter(f, list(rows[0])); w.writeheader(); w.writerows(rows)
     refused(push(hub, 'mirror', '--app', app, '--token', 'hf_alice'), hub, 'examples/big.png', '5 MB')
 
 @pytest.mark.parametrize('spoil,words', [

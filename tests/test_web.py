@@ -28,6 +28,8 @@ def page():
         page.requests, page.errors, page.pictures = [], [], {}
         page.on('request', lambda r: page.requests.append(r.url))
         page.on('pageerror', lambda e: page.errors.append(str(e)))
+        page.add_init_script("window.__csp = []; document.addEventListener('securitypolicyviolation', "
+                             "e => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));")
         # pictures to ask about, at the page's own address (route: nothing is written into web/)
         page.route('**/__pictures__/**', lambda route: route.fulfill(body=page.pictures[route.request.url.rsplit('/', 1)[1]]))
         page.goto(url)
@@ -174,3 +176,28 @@ def test_a_broken_static_mirror_says_so(page, tmp_path, harm, words):
         assert page.get_attribute('#answer', 'aria-busy') == 'false'
         assert words in page.evaluate("window.mirror.answer(new Blob(['x'])).catch(e => e.message)")
         page.close()
+
+def test_the_page_works_under_its_content_security_policy(page):
+    "The page declares a Content-Security-Policy (its own address only, wasm allowed), and nothing it did broke it"
+    assert "default-src 'self'" in page.locator('meta[http-equiv="Content-Security-Policy"]').get_attribute('content')
+    assert 'label' in ask(page, {'duck': (sample_photos()/'duck'/'duck_013.jpg').read_bytes()})['duck']
+    assert page.evaluate('window.__csp') == [] and not page.errors, (page.evaluate('window.__csp'), page.errors)
+
+def test_a_label_named_like_an_objects_property_is_a_label(page, tmp_path):
+    "A mirror whose labels are `constructor` and `toString` says 'You are a constructor.', not JavaScript's source of Object"
+    import json, shutil
+    web = Path(shutil.copytree(WEB, tmp_path/'web'))
+    cfg = json.loads((web/'mirror.json').read_text())
+    cfg['labels'] = ['constructor', 'toString', 'neither']
+    (web/'mirror.json').write_text(json.dumps(cfg))
+    f = sample_photos()/'cygnet'/'cygnet_001.jpg'
+    want = Mirror.load(WEB).answer(f)
+    assert want['label'] == 'cygnet'
+    with serve_static(web) as url:
+        p = page.context.browser.new_page()
+        p.goto(url)
+        p.locator('#file').set_input_files(str(f))
+        from playwright.sync_api import expect
+        expect(p.locator('#sentence')).to_contain_text('You are a constructor.', timeout=30_000)
+        assert 'native code' not in p.locator('main').inner_text()
+        p.close()

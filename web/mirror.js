@@ -24,7 +24,7 @@ function decide(probs) {
 // The answer in words (`say`)
 function say(label, p) {
   if (label === 'neither') return 'Neither ' + cfg.labels.filter(l => l !== 'neither').map(l => `a ${l}`).join(' nor ') + ', I am afraid.';
-  return `${SAYINGS[label] ?? `You are a ${label}.`} (${Math.round(p * 100)}% sure)`;
+  return `${Object.hasOwn(SAYINGS, label) ? SAYINGS[label] : `You are a ${label}.`} (${Math.round(p * 100)}% sure)`;
 }
 
 // The mirror's answer for a picture: {label, confidences, sentence}; rejects with a sentence for what is not a picture
