@@ -154,8 +154,8 @@ def read_manifest(
         raise DatasetError(f'{f} is damaged ({type(e).__name__}: {str(e)[:80]}); build the dataset again: '
                            'duckling-mirror-dataset (or `build_dataset`) with the same searches') from None
     # a spreadsheet's re-save in another code page: only file names may hold bytes that are not UTF-8 (written so)
-    if bad := next((c for c in df if c not in ('file', 'title') and df[c].str.contains('[\udc80-\udcff]').any()), None):
-        raise DatasetError(f'{f} is not UTF-8 text (its {bad} column holds bytes of another encoding: a spreadsheet saved it so?): '
+    if bad := next((c for c in df if c != 'file' and (df[c].str.contains('[\udc80-\udcff]').any() or '\0' in c)), None):
+        raise DatasetError(f'{f} is not UTF-8 text (its {bad[:40]!r} column holds bytes of another encoding: a spreadsheet saved it so?): '
                            'save it as CSV UTF-8, or build the dataset again')
     if missing := [c for c in MANIFEST_COLS[:11] if c not in df]:
         raise DatasetError(f'{f} has lost its {", ".join(missing)} column{"s" if len(missing) > 1 else ""}: put {"them" if len(missing) > 1 else "it"} '

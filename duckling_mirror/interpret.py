@@ -407,7 +407,9 @@ def undo_cleaning(
                 raise FileExistsError(f"Nothing was undone: can't undo {e['action']} of {e['file']}: {why}, and undo "
                                       "puts pictures back only into folders of the dataset's own")
         for e in todo:
-            if not back(e): os.replace(path/e['to'], path/e['file'])
+            if not back(e):
+                (path/e['file']).parent.mkdir(exist_ok=True)  # its label folder may be gone (git keeps no empty folder)
+                os.replace(path/e['to'], path/e['file'])
             b = e.get('before', dict(status=Status.ok, file=e['file'], error=''))
             df.loc[df.file.isin([e['to'], e['file']]), ['status', 'file', 'error', 'label']] = (
                 b['status'], b['file'], b['error'], b.get('label', Path(b['file']).parts[0]))

@@ -159,6 +159,8 @@ def result(
     "A search result in the shape every source gives: text fields as text ('' if none), sizes as ints"
     text = ('title', 'image', 'thumbnail', 'url', 'engine', 'license', 'license_url', 'creator')
     r = {k: clean_text(str(kwargs.get(k) or '')[:2000], k in ('title', 'engine', 'license', 'creator')) for k in text}  # of a sane length
+    for k in ('image', 'thumbnail', 'url', 'license_url'):  # an address, or nothing: never a formula, never `javascript:`
+        if not re.match(r'(?i)(https?:|file:)?//', r[k]): r[k] = ''
     for k in ('width', 'height'):
         try: r[k] = min(max(int(kwargs.get(k) or 0), 0), 1_000_000)
         except (TypeError, ValueError, OverflowError): r[k] = 0
@@ -257,26 +259,29 @@ def get_json(
     interval: float = 0.,  # seconds between two requests to the same host
     timeout: float = 20.,  # seconds to wait for an answer, whole
     max_bytes: int = 20_000_000,  # refuse larger answers
+    until: float | None = None,  # a `time.monotonic()` by which to have given up, waits for `Retry-After` included
 ):
     "The JSON `url` answers to `params`, asked politely (`USER_AGENT`, pace, `Retry-After`); else a `SearchError`"
     full, host = f'{url}?{urlencode(params)}', urlparse(url).netloc
     for i in range(retries):
         _wait_turn(host, interval)
+        if until is not None: timeout = max(1., min(timeout, until - time.monotonic()))
         try: text = _read(full, timeout, max_bytes)
         except HTTPError as e:
             if e.code not in (429, 503):
                 raise SearchError(f'{name} refused the search (HTTP {e.code}: {_error_line(e)})') from None
             wait = retry_after(e.headers.get('Retry-After') if e.headers else None, 2. ** i)
-            if wait > max_wait or i == retries - 1:
+            if wait > max_wait or i == retries - 1 or (until is not None and time.monotonic() + wait > until):
                 raise RateLimited(f'{name} is limiting this machine\'s searches (HTTP {e.code}); it asks to wait {wait:.0f} s. '
                                   'Run it again later, or leave it out with --sources') from None
             time.sleep(wait)
             continue
         except TimeoutError: raise NoConnection(f'{name} did not answer in {timeout:g} s') from None
         except (URLError, OSError) as e:
-            raise NoConnection(f'{name} could not be reached ({getattr(e, "reason", e)}): no internet connection?') from None
+            why = clean_text(str(getattr(e, 'reason', e)), False)[:200]
+            raise NoConnection(f'{name} could not be reached ({why}): no internet connection?') from None
         except (http.client.HTTPException, ValueError) as e:  # an answer cut short, or an address that is not one
-            raise SearchError(f'{name} could not be asked ({type(e).__name__}: {str(e)[:100]})') from None
+            raise SearchError(f'{name} could not be asked ({type(e).__name__}: {clean_text(str(e)[:100], False)})') from None
         try: return json.loads(text)
         except (ValueError, RecursionError):
             raise SearchError(f'{name} answered something that is not JSON: {text[:60].decode("utf-8", "replace")!r}') from None
@@ -299,7 +304,8 @@ def plain_text(
     max_len: int = 200,  # cut longer text here
 ) -> str:
     "The text of `s`, without tags, entities or runs of spaces"
-    return ' '.join(html.unescape(re.sub(r'<[^>]*>', ' ', str(s or ''))).split())[:max_len]
+    # `<[^<>]*>`, not `<[^>]*>`: on a run of '<' with no '>' the latter takes quadratic time (a hostile page: days)
+    return ' '.join(html.unescape(re.sub(r'<[^<>]*>', ' ', str(s or '')[:1_000_000])).split())[:max_len]
 
 # %% ../nbs/00_search.ipynb #1d9f1880
 def commons_result(
@@ -321,10 +327,15 @@ def commons_result(
 # %% ../nbs/00_search.ipynb #006295a5
 def _page(api: str, params: dict, name: str, page: int, start: float, deadline: float, slow: float, **kwargs):
     "`get_json` for one page of a search begun at `start`: within its `deadline`; a first page slower than `slow`, `NoConnection`"
-    left, t = deadline - (time.monotonic() - start), time.monotonic()
-    d = get_json(api, params, name, **{**kwargs, 'timeout': max(1., min(kwargs.get('timeout', 20.), left))})
-    if page == 0 and (secs := time.monotonic() - t) > slow:
-        raise NoConnection(f'{name} took {secs:.0f} s to answer: too slow, so it is left out of this run')
+    t = time.monotonic()
+    too_slow = lambda: page == 0 and (secs := time.monotonic() - t) > slow and NoConnection(
+        f'{name} took {secs:.0f} s to answer: too slow, so it is left out of this run')
+    try: d = get_json(api, params, name, **{**kwargs, 'until': start + deadline})
+    except (RateLimited, NoConnection): raise
+    except SearchError:  # a refusal that came slowly: slow all the same
+        if e := too_slow(): raise e from None
+        raise
+    if e := too_slow(): raise e
     return d
 
 # %% ../nbs/00_search.ipynb #9755f5d8
@@ -355,9 +366,10 @@ def search_commons(
             e = d['error']
             if page: break
             if e.get('code') in ('maxlag', 'ratelimited'):
-                raise RateLimited(f"{name} is limiting this machine's searches ({e.get('info', e['code'])}). Run it "
-                                  "again later")
-            raise SearchError(f"{name} refused the search for {query!r} ({e.get('code')}: {e.get('info', '')})")
+                raise RateLimited(f"{name} is limiting this machine's searches ({clean_text(e.get('info', e['code']), False)[:200]}). "
+                                  "Run it again later")
+            raise SearchError(f"{name} refused the search for {query!r} ({clean_text(e.get('code'), False)[:80]}: "
+                              f"{clean_text(e.get('info', ''), False)[:200]})")
         pages = d.get('query', {}).get('pages', {}) if isinstance(d, dict) and isinstance(d.get('query', {}), dict) else None
         if not isinstance(pages, dict) or not isinstance(d.get('continue', {}), dict):
             if page: break
@@ -366,7 +378,7 @@ def search_commons(
         for p in sorted((p for p in list(pages.values())[:max_per_page] if isinstance(p, dict)),
                         key=lambda p: p.get('index') if isinstance(p.get('index'), int) else 0):
             r = commons_result(p, query, license)
-            if r and need <= license_terms(r['license']) and r['image'] not in seen: res.append(r); seen.add(r['image'])
+            if r and r['image'] and need <= license_terms(r['license']) and r['image'] not in seen: res.append(r); seen.add(r['image'])
             if len(res) >= max_results: break
         if len(res) >= max_results or 'continue' not in d: break
         cont = d['continue']
@@ -418,7 +430,7 @@ def search_openverse(
                               'duckling-mirror, or leave it out with --sources')
         for o in d['results'][:max_per_page]:
             r = openverse_result(o, query, license)
-            if r and need <= license_terms(r['license']) and r['image'] not in seen: res.append(r); seen.add(r['image'])
+            if r and r['image'] and need <= license_terms(r['license']) and r['image'] not in seen: res.append(r); seen.add(r['image'])
             if len(res) >= max_results: break
         count = d.get('page_count')
         if len(res) >= max_results or not d['results'] or (isinstance(count, int) and page >= count): break

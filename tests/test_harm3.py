@@ -97,6 +97,49 @@ def test_a_slow_source_is_left_out_of_the_run_and_a_term_has_a_deadline(monkeypa
     recs = search_results([SearchTerm('goose', 'goose'), SearchTerm('swan', 'swan')], tmp_path, 10, sources, say=None)
     assert len(asked) == 1 and len(recs) == 2, asked  # the second term does not wait for it again
 
+def test_retries_and_slow_refusals_keep_the_deadline(monkeypatch, tmp_path):
+    "Waiting for a Retry-After counts against the term's deadline; a first page that is slow and then refused is slow"
+    import time
+    from email.message import Message
+    calls = []
+    def busy(url, timeout, max_bytes):
+        calls.append(time.monotonic())
+        if len(calls) == 1: return json.dumps({'results': [{'url': f'https://x.org/{i}.jpg', 'id': i} for i in range(20)], 'page_count': 5}).encode()
+        h = Message(); h['Retry-After'] = '2'
+        raise HTTPError(url, 503, 'busy', h, None)
+    monkeypatch.setattr(search, '_read', busy)
+    t = time.monotonic()
+    res = search.search_openverse('goose', 100, deadline=1, interval=0)
+    assert time.monotonic() - t < 1.5 and len(res) == 20, (time.monotonic() - t, len(res))  # before: 4 s of waits
+    asked = []
+    def slow_refusal(url, timeout, max_bytes):
+        asked.append(url); time.sleep(0.3); raise HTTPError(url, 502, 'Bad Gateway', None, None)
+    monkeypatch.setattr(search, '_read', slow_refusal)
+    sources = {'commons': partial(search_commons, slow=0.1), 'other': lambda q, n: [search.result(q, 'other', image=f'https://x.org/{q}.jpg')]}
+    search_results([SearchTerm(q, q) for q in ('goose', 'swan', 'duck')], tmp_path, 10, sources, say=None)
+    assert len(asked) == 1, asked
+
+def test_addresses_from_an_api_are_addresses_and_its_errors_are_text(monkeypatch, tmp_path):
+    "No formula or script in a URL column; no escape sequence from an API's error in a message"
+    page = commons_page(1)
+    ii = page['query']['pages']['0']['imageinfo'][0]
+    ii.update(url='=HYPERLINK("https://evil.example","x")', descriptionurl="@SUM(1+1)*cmd|' /C calc'!A0")
+    ii['extmetadata']['LicenseUrl'] = {'value': '+cmd|x'}
+    monkeypatch.setattr(search, 'get_json', lambda *a, **kw: page)
+    with pytest.raises(search.NoResults): search_commons('goose', 1)  # no address: no picture
+    ii['url'] = 'https://upload.example.org/0.jpg'
+    (r,) = search_commons('goose', 1)
+    assert (r['image'], r['url'], r['license_url']) == ('https://upload.example.org/0.jpg', '', '')
+    monkeypatch.setattr(search, 'get_json', lambda *a, **kw: {'error': {'code': 'x\x1b[2J', 'info': '\x1b]52;c;cGF5bG9hZA==\x07\x1b[31mowned'}})
+    with pytest.raises(SearchError) as e: search_commons('goose', 5)
+    assert '\x1b' not in str(e.value) and '\x07' not in str(e.value) and 'owned' in str(e.value), repr(str(e.value))
+    import http.client
+    def bad_status(url, timeout, max_bytes): raise http.client.BadStatusLine('\x1b]52;c;cGF5bG9hZA==\x07\x1b[2J owned\r\n')
+    monkeypatch.undo()  # the real get_json, reading through a `_read` that meets a hostile status line
+    monkeypatch.setattr(search, '_read', bad_status)
+    with pytest.raises(SearchError) as e: search.get_json('https://api.example.org', {}, 'Openverse')
+    assert '\x1b' not in str(e.value) and '\x07' not in str(e.value) and 'owned' in str(e.value), repr(str(e.value))
+
 def test_hostile_text_from_an_api_is_cleaned_as_it_is_read(monkeypatch, tmp_path):
     monkeypatch.setattr(search, 'get_json', lambda *a, **kw: commons_page(3, title='=HYPERLINK("https://evil.example")\x1b]0;owned\x07 {i} \ud800'))
     res = search_commons('goose', 3)
@@ -125,14 +168,33 @@ def test_serpapi_failures_of_requests_are_the_sources_and_the_next_one_is_asked(
                                          'other': lambda q, n: [search.result(q, 'other', image='https://x.org/g.jpg')]}, say=None)
         assert [r['source'] for r in res] == ['other']
 
-def test_a_manifest_a_spreadsheet_saved_in_another_code_page_is_one_line(data, tmp_path):
+@pytest.mark.parametrize('column,encoding', [('creator', 'cp1252'), ('title', 'cp1252'), ('creator', 'utf-16')])
+def test_a_manifest_a_spreadsheet_saved_in_another_code_page_is_one_line(data, tmp_path, column, encoding):
     d = copy(data, tmp_path/'data')
     df = read_manifest(d)
-    df.loc[0, 'creator'] = 'Zoé Müller'
-    df.to_csv(d/'manifest.csv', index=False, encoding='cp1252')
+    df.loc[0, column] = 'Zoé Müller'
+    df.to_csv(d/'manifest.csv', index=False, encoding=encoding)
     out = run('duckling-mirror-check', '--path', d)
     assert out.returncode == 1 and 'is not UTF-8 text' in out.stderr and 'save it as CSV UTF-8' in out.stderr, out.stderr
-    assert len(out.stderr.strip().splitlines()) == 1
+    assert len(out.stderr.strip().splitlines()) == 1 and '\0' not in out.stderr
+
+def test_undo_puts_pictures_back_into_a_label_folder_that_is_gone(data, tmp_path):
+    "git keeps no empty folder: a label folder emptied by cleaning, then gone, is made again by undo"
+    d = copy(data, tmp_path/'data')
+    geese = sorted((d/'goose').glob('*.jpg'))
+    apply_cleaning(d, delete=[g.relative_to(d) for g in geese[:2]], relabel={g.relative_to(d): 'other' for g in geese[2:]})
+    shutil.rmtree(d/'goose')
+    ok(run('duckling-mirror-undo', '--path', d))
+    assert sorted((d/'goose').glob('*.jpg')) == geese
+    assert ok(run('duckling-mirror-check', '--path', d))
+
+def test_examples_listed_by_a_spreadsheet_are_still_listed(tmp_path):
+    "A provenance.csv re-saved with a byte-order mark (as Excel saves CSV UTF-8) still lists the export's examples"
+    app = Path(shutil.copytree(ROOT/'app', tmp_path/'app'))
+    before = listed_examples(app/'examples')
+    text = (app/'examples'/'provenance.csv').read_text(encoding='utf-8')
+    (app/'examples'/'provenance.csv').write_text(text, encoding='utf-8-sig')
+    assert before and listed_examples(app/'examples') == before
 
 # Export and push: whose pictures, and credited
 
@@ -219,7 +281,10 @@ def test_the_app_runs_beside_the_real_spaces_package():
 
 def test_labels_and_queries_are_text_in_the_space_card_and_the_dataset_card(tmp_path):
     cfg = json.loads((ROOT/'app'/'mirror.json').read_text())
-    card = space_card({**cfg, 'labels': ['duck](https://evil.example)', '<img src=x>', 'neither']})
+    for label, evil in (('cygnet', 'duck](https://evil.example)'), ('duckling', '<img src=x>')):  # wherever a label is named
+        cfg = json.loads(json.dumps(cfg).replace(json.dumps(label), json.dumps(evil)))
+    assert cfg['labels'] == ['duck](https://evil.example)', '<img src=x>', 'neither'] and '<img src=x>' in cfg['trained_on']['train']
+    card = space_card(cfg)
     assert not re.search(r'(?<!\\)\]\(https://evil|(?<!\\)<img', card), card
     df = pd.DataFrame(dict(file=['a/1.jpg'], label=['[x](https://evil.example)'], query=['# heading'], status=['ok'], url=[''], phash=['0']))
     text = write_card(df, tmp_path, [SearchTerm('# heading', '[x](https://evil.example)')]).read_text()
