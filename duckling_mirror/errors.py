@@ -4,14 +4,14 @@
 
 # %% ../nbs/00a_errors.ipynb #ba852fcb
 from __future__ import annotations
-import errno, os, sys, warnings
+import errno, os, signal, sys, threading, warnings
 from pathlib import Path
 from contextlib import contextmanager
 from typing import Callable
 from fastcore.script import is_cli
 
 # %% auto #0
-__all__ = ['NO_SPACE', 'MirrorError', 'UsageError', 'friendly_errors', 'check_writable', 'live']
+__all__ = ['NO_SPACE', 'MirrorError', 'UsageError', 'Stopped', 'stop_on_sigterm', 'friendly_errors', 'check_writable', 'live']
 
 # %% ../nbs/00a_errors.ipynb #565de675
 warnings.filterwarnings('ignore', '`torch.jit.script` is deprecated', FutureWarning)
@@ -25,23 +25,39 @@ class UsageError(MirrorError, ValueError): "An argument that cannot work, with w
 # %% ../nbs/00a_errors.ipynb #32fe16e8
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT)  # the disk, or the user's quota, is full
 
+# %% ../nbs/00a_errors.ipynb #1428903a
+class Stopped(KeyboardInterrupt): "A stop asked by SIGTERM (`kill`, `timeout`, a job queue), met as Ctrl-C is"
+
+# %% ../nbs/00a_errors.ipynb #ac2afed5
+def stop_on_sigterm(
+    pid: int,  # the command's process: its children (data loaders' workers) keep SIGTERM's usual meaning
+):
+    "A SIGTERM handler that raises `Stopped` in the process `pid`, as Ctrl-C raises `KeyboardInterrupt`"
+    def stop(signum, frame):
+        if os.getpid() != pid: signal.signal(signum, signal.SIG_DFL); os.kill(os.getpid(), signum); return
+        raise Stopped()
+    return stop
+
 # %% ../nbs/00a_errors.ipynb #fd5a3239
 @contextmanager
 def friendly_errors(
     cmd: Callable,  # the `call_parse` function running
     prog: str = 'duckling-mirror',  # the command's name, to start the line with
 ):
-    "From the command line, a `MirrorError`, a full disk or Ctrl-C is one line and an exit code (2: bad arguments)"
+    "From the command line, a `MirrorError`, a full disk, Ctrl-C or SIGTERM is one line and an exit code (2: bad arguments)"
+    term = is_cli(cmd) and threading.current_thread() is threading.main_thread()
+    old = signal.signal(signal.SIGTERM, stop_on_sigterm(os.getpid())) if term else None
     try: yield
     except MirrorError as e:
         if not is_cli(cmd): raise
         print(f'{prog}: {e}', file=sys.stderr)
         raise SystemExit(2 if isinstance(e, UsageError) else 1)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
         if not is_cli(cmd): raise
-        print(f'{prog}: stopped (Ctrl-C); every file it writes is whole, old or new: run it again to go on',
+        how = 'SIGTERM' if isinstance(e, Stopped) else 'Ctrl-C'
+        print(f'{prog}: stopped ({how}); every file it writes is whole, old or new: run it again to go on',
               file=sys.stderr)
-        raise SystemExit(130)
+        raise SystemExit(143 if isinstance(e, Stopped) else 130)
     except OSError as e:  # a file or folder of the user's that cannot be written or read, or a full disk: not a bug
         if not is_cli(cmd): raise
         if e.errno in NO_SPACE:
@@ -53,6 +69,8 @@ def friendly_errors(
             raise
         print(f'{prog}: {e.filename}: {e.strerror}', file=sys.stderr)
         raise SystemExit(1)
+    finally:
+        if old is not None: signal.signal(signal.SIGTERM, old)
 
 # %% ../nbs/00a_errors.ipynb #0de4a741
 def check_writable(

@@ -47,6 +47,38 @@ def test_every_command_is_listed_and_answers_help():
         assert out.startswith('usage: ') and len(out.splitlines()) > 3, (cmd, out)
     assert 'one folder of pictures per label' in ok(run('duckling-mirror-train', '--help'))  # its docments
 
+def test_help_and_a_typo_import_no_torch(tmp_path):
+    "Every command's --help, and an option it does not have, are answered with a torch on the path that cannot be imported"
+    (tmp_path/'torch').mkdir(); (tmp_path/'torch'/'__init__.py').write_text('raise ImportError("torch was imported")')
+    env = {**ENV, 'PYTHONPATH': os.pathsep.join([str(tmp_path), os.environ.get('PYTHONPATH', '')])}
+    for cmd in SCRIPTS:
+        assert ok(run(cmd, '--help', env=env)).startswith(f'usage: {cmd} '), cmd
+        out = run(cmd, '--hepl', env=env)
+        assert (out.returncode, out.stderr) == (2, f'{cmd}: no option --hepl; did you mean --help? ({cmd} --help lists them)\n'), out.stderr
+    out = run('duckling-mirror', '--imges', 'photos', env=env)
+    assert 'no option --imges; did you mean --images?' in out.stderr
+
+def test_a_job_with_its_output_in_a_pipe_says_each_line_as_it_goes(photos, tmp_path):
+    "As under `tee` or `nohup`: the first line arrives while the job still runs, not when it ends"
+    exe = Path(sys.executable).parent/'duckling-mirror'
+    proc = subprocess.Popen([exe, '--images', photos, '--dest', tmp_path/'data', '--app', tmp_path/'app', '--recipe', 'head',
+                             '--size', '64'], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    first = proc.stdout.readline()
+    running = proc.poll() is None
+    out, err = proc.communicate(timeout=600)
+    assert first and running, (first, err[-2000:])
+    assert proc.returncode == 0, err[-2000:]
+
+def test_a_torchvision_that_does_not_match_torch_is_one_line(tmp_path):
+    "The error a mismatched pair raises, from a stand-in torchvision: one line naming both versions and the fix"
+    (tmp_path/'torchvision').mkdir()
+    (tmp_path/'torchvision'/'__init__.py').write_text('raise RuntimeError("operator torchvision::nms does not exist")')
+    env = {**ENV, 'PYTHONPATH': os.pathsep.join([str(tmp_path), os.environ.get('PYTHONPATH', '')])}
+    for cmd in ('duckling-mirror', 'duckling-mirror-train', 'duckling-mirror-undo'):
+        out = run(cmd, '--path' if cmd != 'duckling-mirror' else '--images', tmp_path, env=env)
+        assert out.returncode == 1 and out.stderr.count('\n') == 1, out.stderr[-2000:]
+        assert out.stderr.startswith(f'{cmd}: torch ') and 'were not built together' in out.stderr and '--index-url' in out.stderr
+
 def test_dataset_and_check(steps, photos):
     assert 'duck: 30 ok' in steps['dataset'] and 'swan: 30 ok' in steps['dataset']
     assert 'the files and the manifest agree' in steps['check']

@@ -357,7 +357,9 @@ def test_a_label_named_like_what_training_writes_is_refused(tmp_path):
 def test_a_seed_out_of_range_is_one_line(trained):
     for f in (duckling_mirror_train, duckling_mirror_cv): refused(lambda: f(path=str(trained['two']), seed=-1), '--seed -1: a whole number from 0')
 
-def test_ctrl_c_is_one_line_and_a_rerun_completes(tmp_path):
+@pytest.mark.parametrize('sig,words,rc', [(signal.SIGINT, 'stopped (Ctrl-C)', 130), (signal.SIGTERM, 'stopped (SIGTERM)', 143)],
+                         ids=['ctrl-c', 'sigterm'])
+def test_ctrl_c_is_one_line_and_a_rerun_completes(tmp_path, sig, words, rc):
     images = photos(tmp_path/'photos', duck=30, swan=30)
     with PhotoServer(latency=3) as srv:  # slow enough to be stopped half-way
         script = tmp_path/'dataset.py'
@@ -378,11 +380,11 @@ def test_ctrl_c_is_one_line_and_a_rerun_completes(tmp_path):
             time.sleep(0.1)
         assert proc.poll() is None and list((tmp_path/'data').glob('*/*.jpg')), 'the build was not downloading when Ctrl-C was to come'
         t = time.monotonic()
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         out, err = proc.communicate(timeout=60)
-        assert time.monotonic() - t < 15, 'Ctrl-C took too long'
-        assert proc.returncode == 130, (proc.returncode, err[-3000:], out[-1000:])
-        assert 'stopped (Ctrl-C)' in err and 'Traceback' not in err and len(err.strip().splitlines()) == 1, err[-3000:]
+        assert time.monotonic() - t < 15, f'{words} took too long'
+        assert proc.returncode == rc, (proc.returncode, err[-3000:], out[-1000:])
+        assert words in err and 'Traceback' not in err and len(err.strip().splitlines()) == 1, err[-3000:]
         out = subprocess.run(args, capture_output=True, text=True, env=ENV, timeout=600)
         assert out.returncode == 0 and 'duck: 30 ok' in out.stdout and 'swan: 30 ok' in out.stdout, out.stdout + out.stderr[-3000:]
 
