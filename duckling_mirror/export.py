@@ -27,8 +27,8 @@ from .features import FrozenClassifier
 
 # %% auto #0
 __all__ = ['APP_PY', 'mirror_config', 'export_onnx', 'credited', 'license_summary', 'credit_line', 'credits_md', 'pick_examples',
-           'own_examples', 'write_examples', 'space_card', 'space_files', 'app_files', 'check_ours', 'check_app_dir',
-           'check_app_dirs', 'write_app', 'write_space', 'export_mirror', 'duckling_mirror_export']
+           'own_examples', 'write_examples', 'right_in_words', 'space_card', 'space_files', 'app_files', 'check_ours',
+           'check_app_dir', 'check_app_dirs', 'write_app', 'write_space', 'export_mirror', 'duckling_mirror_export']
 
 # %% ../nbs/04_export.ipynb #2b3d3583
 def mirror_config(
@@ -82,7 +82,8 @@ def license_summary(
     "How many of `rows` there are, how many openly licensed, how many licensed at all, and how many under each licence"
     lics = Counter(l for l in rows.license if l)
     return dict(pictures=len(rows), open=sum(n for l, n in lics.items() if license_terms(l) == LICENSES['open']),
-                licensed=sum(lics.values()), by_license=dict(lics.most_common()))
+                licensed=sum(lics.values()), by_license=dict(lics.most_common()),
+                by_source=dict(Counter(rows.source).most_common()))  # 'local': a folder of photos (`--images`)
 
 # %% ../nbs/04_export.ipynb #452f54bb
 def _link(text: str, url: str) -> str:
@@ -187,17 +188,27 @@ from mirror import MAX_FILE_SIZE, make_demo
 make_demo(Path(__file__).parent).launch(max_file_size=MAX_FILE_SIZE)
 '''
 
+# %% ../nbs/04_export.ipynb #a477769c
+def right_in_words(
+    p: float,  # a share of pictures answered right, from 0 to 1
+) -> str:
+    "`p` as a visitor says it: 'about 9 in 10', 'about 98 in 100'"
+    if round(p * 10) < 10: return f'about {round(p * 10)} in 10'
+    if round(p * 100) < 100: return f'about {round(p * 100)} in 100'
+    return f'all but about {k} in 1,000' if (k := round((1 - p) * 1000)) else 'every one of the'
+
+
 # %% ../nbs/04_export.ipynb #50d5716c
 def space_card(
     cfg: dict,  # what `mirror.json` holds
     sdk: str = 'gradio',  # the Space's kind: 'gradio' (the app), or 'static' (the mirror in the browser, see `web`)
 ) -> str:
-    "The Space's README.md: its front matter, and what the mirror knows and how well, as far as it was measured"
+    "The Space's README.md: for a visitor, what the mirror does, how good it is in plain words, its limits and credits; then how it was made"
     labels = [l for l in cfg['labels'] if l != 'neither']
     ev, nei = cfg.get('cross_validated') or cfg.get('validated') or {}, cfg['neither']
     if 'folds' in ev: how = (f"Measured by {ev['folds']}-fold cross-validation" + (f", repeated {ev['repeats']} times," if ev['repeats'] > 1 else '') + f" over its {ev['pictures']} pictures "
                   f"(each tested by a model that never saw it): error {ev['error']:.1%} ± {ev['error_sd']:.1%}; recall "
-                  + ', '.join(f'{k} {v:.0%}' for k, v in ev['recall'].items())
+                  + ', '.join(f'{md_line(k)} {v:.0%}' for k, v in ev['recall'].items())
                   + (f"; *neither* recall {ev['neither_recall']:.0%}, real pictures answered *neither* {ev['false_neither']:.0%}"
                      if 'neither_recall' in ev else '') + '.')
     elif ev.get('validation_error') is not None:
@@ -206,28 +217,43 @@ def space_card(
                                          "`learn.export`; duckling-mirror's `save_learner` keeps it).")
     else: how = 'Not measured: it was trained on every picture, with none held back to test it.'
     if ev.get('better_than_guessing') is False:
-        how += (f" **That is not clearly better than guessing**: always answering *{ev['guessing']['label']}* would be wrong "
+        how += (f" **That is not clearly better than guessing**: always answering *{md_line(ev['guessing']['label'])}* would be wrong "
                 f"{ev['guessing']['error']:.1%} of the time.")
+    seen = (cfg.get('trained_on') or {}).get('train') or {}
+    rec = [f"{round(v * seen[k])} of the {seen[k]} {md_line(k)} pictures" if k in seen else f"{v:.0%} of the {md_line(k)} pictures"
+           for k, v in ev.get('recall', {}).items() if k != 'neither']
+    rec = ', '.join(rec[:-1]) + ' and ' * (len(rec) > 1) + rec[-1] if rec else ''
+    plainly = (f"Right on {right_in_words(1 - ev['error'])} pictures it had never seen (each of its {ev['pictures']} pictures was "
+               f"judged by a version of it trained without that picture)" + (f"; it recognised {rec}" if rec else '') + '.'
+               if 'folds' in ev else
+               f"Right on {right_in_words(1 - ev['validation_error'])} of the pictures held back to test it." if ev.get('validation_error') is not None
+               else "Nobody measured it: " + how.removeprefix('Not measured: '))
+    if ev.get('better_than_guessing') is False: plainly += ' That is no better than always giving the same answer.'
     fit = cfg.get('temperature_fit', dict(calibrated=True))
-    conf = (f'Its confidence is temperature-scaled (T = {cfg["temperature"]:.2f}, fitted on {nei.get("calibrated_on", "held-out pictures")}): '
+    conf = (f'Its confidence is temperature-scaled (T = {cfg["temperature"]:.2f}, fitted on {md_line(nei.get("calibrated_on", "held-out pictures"))}): '
             f'on those pictures, "80% sure" was right about 80% of the time' if fit['calibrated'] else
-            f'Its confidence is not calibrated ({fit["why"]}): "80% sure" is the model\'s own word, not a measured rate')
+            f'Its confidence is not calibrated ({md_line(fit["why"])}): "80% sure" is the model\'s own word, not a measured rate')
     front = (f'sdk: gradio\nsdk_version: {version("gradio")}\npython_version: "3.12"\napp_file: app.py' if sdk == 'gradio' else
              'sdk: static\napp_file: index.html')
     run = ('run here by ONNX Runtime' if sdk == 'gradio' else
-           'run in your browser by ONNX Runtime Web (© Microsoft, MIT License), shipped in this Space: your picture '
-           'never leaves your device')
+           'run in your browser by ONNX Runtime Web (© Microsoft, MIT License), shipped in this Space')
+    use = ('Upload a picture, take one with your camera, or try an example' if sdk == 'gradio' else
+           'Choose a picture, take one, drop or paste one, or try an example')
+    private = '' if sdk == 'gradio' else ' Your picture never leaves your device: the mirror runs in the page.'
     yourself = (f'pip install -r requirements.txt gradio=={version("gradio")}\npython app.py' if sdk == 'gradio' else
                 'python -m http.server 8000  # then open http://localhost:8000')
-    lic = cfg.get('licenses')
+    lic, ex = cfg.get('licenses'), cfg.get('examples')
+    web = any(s not in ('', 'local') for s in (lic or {}).get('by_source', {'?': 1}))  # an older export: as from the web
     credit = (f"Of the {lic['pictures']} pictures it learned from, {lic['open']} ({lic['open'] / max(lic['pictures'], 1):.0%}) are openly "
               f"licensed" + (f" and {(k := lic['licensed'] - lic['open'])} {'has' if k == 1 else 'have'} another licence" if lic['licensed'] > lic['open'] else '') +
-              "; the others came without a licence (web search results: their copyright belongs to their owners). "
-              "[CREDITS.md](CREDITS.md) names the author and licence of each picture whose source gives them. The example "
-              "pictures are openly licensed ones, credited there too." if lic else
+              "; the others came without a licence" + (" (web search results: their copyright belongs to their owners)" if web else
+              " (photos from a folder, with no licence recorded: their copyright belongs to whoever took them)") +
+              ". [CREDITS.md](CREDITS.md) names the author and licence of each picture whose source gives them." +
+              (" The example pictures are openly licensed ones, credited there too." if ex != 0 else
+               " No example picture is shown: none of them is openly licensed.") if lic else
               "The licences of the pictures it learned from were not recorded, so none is credited and no example "
               "picture is shown.")
-    on = cfg['trained_on'] and f"{sum(cfg['trained_on']['train'].values())} pictures ({', '.join(f'{n} {l}' for l, n in cfg['trained_on']['train'].items())})"
+    on = cfg['trained_on'] and f"{sum(cfg['trained_on']['train'].values())} pictures ({', '.join(f'{n} {md_line(l)}' for l, n in cfg['trained_on']['train'].items())})"
     on = on or 'pictures it kept no record of'
     made = (f"A logistic regression on what {cfg['arch'].replace('+', ' and ')}, pretrained on ImageNet and left as it is, sees in "
             f"each picture and its mirror image (its features), fitted in [fastai](https://docs.fast.ai)'s pipeline on {on}"
@@ -236,9 +262,9 @@ def space_card(
     if ch := cfg.get('choice'):
         made += (f". The recipe was chosen by cross-validation among {len(ch['candidates'])}: " +
                  ', '.join(f"{c['recipe'].replace('_', '-')} {c['arch']} {c['error']:.1%}" for c in ch['candidates']) + ' error'
-                 + (f" ({ch['left_out']})" if ch.get('left_out') else ''))
-    odd = ('- A picture far from every picture it learned from (in what ImageNet sees) loses its confidence, and is answered '
-           '*neither*; one of something else that is near them may still get a confident answer.' if cfg.get('oddness') else
+                 + (f" ({md_line(ch['left_out'])})" if ch.get('left_out') else ''))
+    odd = ('- A picture far from every picture it learned from loses its confidence and is answered *neither*; one of something '
+           'else that looks close to them may still get a confident answer.' if cfg.get('oddness') else
            '- *Neither* is learned from pictures of other things: a picture unlike any of them may still get a confident answer.')
     return f"""---
 title: Duckling Mirror
@@ -253,25 +279,27 @@ short_description: Am I a duckling or a cygnet after all?
 
 # Mirror, mirror on the wall, am I a duckling or a cygnet after all?
 
-Andersen's ugly duckling was a cygnet raised among ducks. This magic mirror would have told it so: upload a picture
-and it answers {', '.join(f'*{md_line(l)}*' for l in labels)} or *neither*.
+Andersen's ugly duckling was a cygnet raised among ducks. This magic mirror would have told it so. {use}, and it
+answers {', '.join(f'*{md_line(l)}*' for l in labels)}, or *neither* when it sees none of them.{private}
 
-## How it was made
-{made}, by [duckling-mirror]({repo_url()}), whose notebooks tell each step; {run}
-(`model.onnx`: a graph and its weights; loading it runs no code).
+## How good is it?
+{plainly}
 
-{how}
-
-{conf}; it answers *neither* when no label reaches {nei['threshold']:.0%} ({nei['why']}). `mirror.json` has the
-details, the recipe, the library versions and the date.
+## What it cannot do
+- It knows only the {on} it was shown. Drawings, toys, unusual breeds and odd angles can fool it.
+{odd}""" + ("\n- Web pictures come with the web's biases and mistakes." if web else "") + f"""
 
 ## Credits
 {credit}
 
-## Limits
-- It knows only what it was shown. Drawings, toys, unusual breeds and odd angles can fool it.
-- Web pictures come with the web's biases and mistakes, and their copyright belongs to their owners.
-{odd}
+## How it was made
+{made}, by [duckling-mirror]({repo_url()}), whose notebooks tell each step; {run} (`model.onnx`: a graph and its
+weights; loading it runs no code).
+
+{how}
+
+{conf}; it answers *neither* when no label reaches {nei['threshold']:.0%} ({md_line(nei['why'])}). `mirror.json` has the
+details, the recipe, the library versions and the date.
 
 ## Run it yourself
 ```sh
@@ -391,6 +419,7 @@ def write_space(
             raise UsageError(f'{dataset} has other pictures ({got}) than the mirror in {dest} learned from ({want}): '
                              'credit it from its own dataset')
         cfg['licenses'], picks = license_summary(rows), pick_examples(rows, rows.iloc[:0])
+        cfg['examples'] = len(picks)
         credits = credits_md(rows, picks, cfg).encode()
     elif (Path(dest)/'CREDITS.md').is_file() and not (Path(dest)/'CREDITS.md').is_symlink():
         credits = (Path(dest)/'CREDITS.md').read_bytes()
@@ -427,6 +456,7 @@ def export_mirror(
                          'learned from, so it cannot credit them: export with the dataset it was trained on, or train it again there')
     if train is not None and (len(train), len(valid)) == (len(files['train']), len(files['valid'])):
         cfg['licenses'], picks = license_summary(train), pick_examples(train, valid)
+        cfg['examples'] = len(picks)
     else:
         why = ('its dataset has changed since: the manifest lacks some of them' if train is not None else
                f'no manifest in {dataset}' if files else 'an older learner')

@@ -259,7 +259,8 @@ def answer_output(**kwargs):
     import gradio as gr
     from gradio.components.label import LabelConfidence, LabelData
     out = gr.Label(**kwargs)
-    out.postprocess = lambda a: None if a is None else LabelData(label=a['label'], confidences=[
+    # {} for None, as Gradio's own `Label` gives: after Clear it shows nothing, not the last answer's bars
+    out.postprocess = lambda a: {} if a is None else LabelData(label=a['label'], confidences=[
         LabelConfidence(label=l, confidence=p) for l, p in sorted(a['confidences'].items(), key=lambda o: -o[1])])
     return out
 
@@ -274,7 +275,7 @@ def listed_examples(
     ex = Path(ex)
     if ex.is_symlink() or not ex.is_dir() or (ex/'provenance.csv').is_symlink(): return {}
     try:
-        with open(ex/'provenance.csv', newline='', encoding='utf-8') as f:
+        with open(ex/'provenance.csv', newline='', encoding='utf-8-sig') as f:  # -sig: a spreadsheet's re-save too
             listed = {r['file']: r.get('sha256') for r in csv.DictReader(f) if isinstance(r.get('file'), str)}
     except (OSError, ValueError, KeyError, TypeError, csv.Error): return {}
     return {n: s for n, s in listed.items() if Path(n).name == n and not n.startswith('.') and n != 'provenance.csv'

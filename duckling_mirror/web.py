@@ -31,10 +31,12 @@ STATIC = Path(duckling_mirror.__file__).parent/'static'
 def web_index(
     examples: list = (),  # the example pictures' file names, in the Space's `examples/`
 ) -> bytes:
-    "The page, `index.html`, with a button for each of `examples`"
+    "The page, `index.html`, with a button for each of `examples` (and no 'Or try an example' without any)"
     items = ''.join(f'\n      <li><button type="button"><img src="examples/{html.escape(quote(n))}" alt="Example: '
                     f'{html.escape(Path(n).stem.replace("_", " ").replace("-", " "))}"></button></li>' for n in examples)
-    return (STATIC/'index.html').read_text().replace('<!-- examples -->', items).encode()
+    page = (STATIC/'index.html').read_text().replace('<!-- examples -->', items)
+    return (page if examples else page.replace('<section aria-labelledby="examples-title">',
+                                               '<section aria-labelledby="examples-title" hidden>')).encode()
 
 # %% ../nbs/05b_web.ipynb #50a13208
 def web_files(

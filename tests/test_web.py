@@ -201,3 +201,31 @@ def test_a_label_named_like_an_objects_property_is_a_label(page, tmp_path):
         expect(p.locator('#sentence')).to_contain_text('You are a constructor.', timeout=30_000)
         assert 'native code' not in p.locator('main').inner_text()
         p.close()
+
+def test_a_phone_is_told_to_choose_or_take_a_picture_and_the_confidence_is_said_once(page):
+    "On a touch screen the page does not ask to drop or paste; the headline names the answer, the sentence says how sure"
+    from playwright.sync_api import expect
+    phone = page.context.browser.new_context(is_mobile=True, has_touch=True, viewport=dict(width=390, height=844))
+    p = phone.new_page()
+    p.goto(page.url0)
+    p.wait_for_load_state()
+    assert p.locator('#hint').inner_text() == 'Choose a picture, or take one:'  # what is shown, not what is hidden
+    phone.close()
+    assert page.locator('#hint').inner_text() == 'Drop a picture here, paste one, or choose:'  # with a mouse
+    f = sample_photos()/'duckling'/'duckling_001.jpg'
+    want = Mirror.load(WEB).answer(f)
+    page.locator('#file').set_input_files(str(f))
+    expect(page.locator('#sentence')).to_have_text(want['sentence'], timeout=30_000)
+    assert page.locator('#headline').inner_text() == want['label'].capitalize() and '%' in want['sentence']
+
+def test_a_mirror_without_examples_offers_none(page, tmp_path):
+    "A first own mirror, with no openly licensed picture to show, has no 'Or try an example' heading over nothing"
+    import shutil
+    from duckling_mirror.web import web_index
+    web = Path(shutil.copytree(WEB, tmp_path/'web'))
+    shutil.rmtree(web/'examples'); (web/'index.html').write_bytes(web_index([]))
+    with serve_static(web) as url:
+        p = page.context.browser.new_page()
+        p.goto(url)
+        assert not p.get_by_text('Or try an example').is_visible()
+        p.close()

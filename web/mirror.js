@@ -45,7 +45,7 @@ const $ = id => document.getElementById(id);
 const percent = p => `${Math.round(p * 100)}%`;
 
 function show({label, confidences, sentence}) {
-  $('headline').textContent = label === 'neither' ? 'Neither' : `${label[0].toUpperCase()}${label.slice(1)}, ${percent(confidences[label])}`;
+  $('headline').textContent = `${label[0].toUpperCase()}${label.slice(1)}`;  // how sure: in the sentence and the bars
   $('sentence').textContent = sentence;
   $('sentence').className = 'sentence';
   $('bars').replaceChildren(...Object.entries(confidences).sort((a, b) => b[1] - a[1]).map(([l, p]) => {
