@@ -20,7 +20,7 @@ from .search import SearchTerm, repo_url, result
 __all__ = ['HELD_OUT', 'MISSION_TERMS', 'WATERFOWL_TERMS', 'FAULTS', 'OPENVERSE_CODES', 'HUB_402', 'CHROMIUM', 'CHROMIUM_ARGS',
            'sample_photos', 'photo_credits', 'FaultyHandler', 'PhotoServer', 'fake_search', 'sample_dataset',
            'plant_mistakes', 'planted_dataset', 'ApiHandler', 'FakeAPIs', 'HubHandler', 'FakeHub', 'sample_web',
-           'app_screenshot']
+           'app_screenshot', 'page_screenshot']
 
 # %% ../nbs/01a_testing.ipynb #7fdeee65
 def sample_photos(
@@ -588,4 +588,35 @@ def app_screenshot(
                             *CHROMIUM_ARGS],
                            capture_output=True, text=True, timeout=180)
         if r.returncode: raise RuntimeError(f'the browser could not show the app: {r.stderr.strip().splitlines()[-1]}')
+        return Path(d, 'shot.png').read_bytes()
+
+# %% ../nbs/01a_testing.ipynb #8f9332fc
+_PAGE_SHOT = """
+import re, sys
+from playwright.sync_api import sync_playwright, expect
+url, picture, out, chromium, *args = sys.argv[1:]
+with sync_playwright() as p:
+    browser = p.chromium.launch(executable_path=chromium, args=args)
+    page = browser.new_page(viewport=dict(width=720, height=900))
+    page.goto(url)
+    page.evaluate('window.mirror.ready')
+    if picture:
+        page.locator('#file').set_input_files(picture)
+        expect(page.locator('#sentence')).to_have_text(re.compile(r'\\S'), timeout=60_000)
+    page.screenshot(path=out, full_page=True)
+    browser.close()
+"""
+
+# %% ../nbs/01a_testing.ipynb #484e4969
+def page_screenshot(
+    web: Path,  # the static mirror's folder
+    picture: Path | None = None,  # a picture to choose first
+) -> bytes | None:
+    "A PNG of the static mirror in `web`, served on localhost, as a visitor sees it in Chromium; None without Chromium or Playwright"
+    from duckling_mirror.web import serve_static
+    if not CHROMIUM.exists() or importlib.util.find_spec('playwright') is None: return None
+    with serve_static(web) as url, tempfile.TemporaryDirectory() as d:
+        r = subprocess.run([sys.executable, '-c', _PAGE_SHOT, url, str(picture or ''), f'{d}/shot.png', str(CHROMIUM),
+                            *CHROMIUM_ARGS], capture_output=True, text=True, timeout=180)
+        if r.returncode: raise RuntimeError(f'the browser could not show the page: {r.stderr.strip().splitlines()[-1]}')
         return Path(d, 'shot.png').read_bytes()

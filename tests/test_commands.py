@@ -219,3 +219,11 @@ def test_damaged_files_and_unwritable_places_get_one_line(steps, photos, tmp_pat
         assert out.returncode == code and words in out.stderr, (cmd, args, out.returncode, out.stderr[-2000:])
         assert 'Traceback' not in out.stderr and len(out.stderr.strip().splitlines()) == 1, (cmd, out.stderr)
     assert not (tmp_path/'new').exists() and not (tmp_path/'app').exists()  # refused before any work
+
+def test_a_first_own_mirrors_card_speaks_of_its_own_photos(steps):
+    "Trained on a folder of photos (--images), the Space's card does not call them web search results, and leads with use"
+    card = (steps['app']/'README.md').read_text()
+    assert 'web search results' not in card and "The web's biases" not in card and 'photos from a folder' in card, card
+    assert card.index('## How good is it?') < card.index('## Credits') < card.index('## How it was made'), card
+    examples = [f for f in (steps['app']/'examples').glob('*') if f.name != 'provenance.csv'] if (steps['app']/'examples').exists() else []
+    assert ('The example pictures are openly licensed ones' in card) == bool(examples), card
