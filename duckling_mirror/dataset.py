@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib, csv, datetime, hashlib, os, re
 from collections import Counter
 from pathlib import Path
+from textwrap import shorten
 import imagehash
 import numpy as np
 import pandas as pd
@@ -151,7 +152,7 @@ def read_manifest(
     f = Path(dest)/'manifest.csv'
     try: df = pd.read_csv(f, dtype=str, keep_default_na=False, encoding_errors='surrogateescape')
     except (pd.errors.ParserError, pd.errors.EmptyDataError, IsADirectoryError) as e:
-        raise DatasetError(f'{f} is damaged ({type(e).__name__}: {str(e)[:80]}); build the dataset again: '
+        raise DatasetError(f'{f} is damaged ({type(e).__name__}: {shorten(str(e), 80, placeholder="…")}); build the dataset again: '
                            'duckling-mirror-dataset (or `build_dataset`) with the same searches') from None
     # a spreadsheet's re-save in another code page: only file names may hold bytes that are not UTF-8 (written so)
     if bad := next((c for c in df if c != 'file' and (df[c].str.contains('[\udc80-\udcff]').any() or '\0' in c)), None):

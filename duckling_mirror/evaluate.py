@@ -13,6 +13,7 @@ __all__ = ['HEAD_ARCHS', 'DEFAULT_THRESHOLD', 'cv_splits', 'check_folds', 'fold_
 from .errors import UsageError, check_writable, friendly_errors
 import io, json, time
 from shlex import quote
+from textwrap import shorten
 from pathlib import Path
 from typing import Callable
 import matplotlib.pyplot as plt
@@ -303,7 +304,7 @@ def load(cls: CrossValidation,
         choice = json.loads(str(a['choice'])) if 'choice' in a else None
         need(choice is None or isinstance(choice, dict) and isinstance(choice.get('why'), str), 'a choice that is not one')
     except Exception as e:
-        raise DatasetError(f'{fname} is damaged ({type(e).__name__}{": " + str(e)[:60] if str(e) else ""}): '
+        raise DatasetError(f'{fname} is damaged ({type(e).__name__}{": " + shorten(str(e), 70, placeholder="…") if str(e) else ""}): '
                            'cross-validate again') from None
     return cls([Path(o) for o in a['files']], a['vocab'].tolist(), a['targets'], a['logits'], a['folds'],
                a['secs'].tolist(), recipe, choice)
