@@ -561,20 +561,32 @@ CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networki
 
 # %% ../nbs/01a_testing.ipynb #0a5c3ca1
 _SHOT = """
-import sys
+import re, sys
 from playwright.sync_api import sync_playwright, expect
-url, picture, out, chromium, *args = sys.argv[1:]
+kind, url, picture, out, chromium, *args = sys.argv[1:]
 with sync_playwright() as p:
     browser = p.chromium.launch(executable_path=chromium, args=args)
-    page = browser.new_page(viewport=dict(width=1100, height=640))
+    page = browser.new_page(viewport=dict(width=1100, height=640) if kind == 'app' else dict(width=720, height=900))
     page.goto(url)
-    if picture:
+    if kind == 'page': page.evaluate('window.mirror.ready')
+    if picture and kind == 'app':
         page.locator('input[type=file]').first.set_input_files(picture)
         page.get_by_role('button', name='Submit').click()
         expect(page.get_by_label('The mirror says')).not_to_have_value('', timeout=60_000)
-    page.screenshot(path=out)
+    elif picture:
+        page.locator('#file').set_input_files(picture)
+        expect(page.locator('#sentence')).to_have_text(re.compile(r'\\S'), timeout=60_000)
+    page.screenshot(path=out, full_page=kind == 'page')
     browser.close()
 """
+
+def _screenshot(kind: str, url: str, picture: Path | None) -> bytes:
+    "A PNG of the Gradio app (`kind` 'app') or the static page ('page') at `url`, after `picture` is answered"
+    with tempfile.TemporaryDirectory() as d:
+        r = subprocess.run([sys.executable, '-c', _SHOT, kind, url, str(picture or ''), f'{d}/shot.png', str(CHROMIUM),
+                            *CHROMIUM_ARGS], capture_output=True, text=True, timeout=180)
+        if r.returncode: raise RuntimeError(f'the browser could not show the {kind}: {r.stderr.strip().splitlines()[-1]}')
+        return Path(d, 'shot.png').read_bytes()
 
 # %% ../nbs/01a_testing.ipynb #da9ae49c
 def app_screenshot(
@@ -583,29 +595,7 @@ def app_screenshot(
 ) -> bytes | None:
     "A PNG of the app at `url` as a visitor sees it in Chromium; None where Chromium or Playwright is not installed"
     if not CHROMIUM.exists() or importlib.util.find_spec('playwright') is None: return None
-    with tempfile.TemporaryDirectory() as d:
-        r = subprocess.run([sys.executable, '-c', _SHOT, url, str(picture or ''), f'{d}/shot.png', str(CHROMIUM),
-                            *CHROMIUM_ARGS],
-                           capture_output=True, text=True, timeout=180)
-        if r.returncode: raise RuntimeError(f'the browser could not show the app: {r.stderr.strip().splitlines()[-1]}')
-        return Path(d, 'shot.png').read_bytes()
-
-# %% ../nbs/01a_testing.ipynb #8f9332fc
-_PAGE_SHOT = """
-import re, sys
-from playwright.sync_api import sync_playwright, expect
-url, picture, out, chromium, *args = sys.argv[1:]
-with sync_playwright() as p:
-    browser = p.chromium.launch(executable_path=chromium, args=args)
-    page = browser.new_page(viewport=dict(width=720, height=900))
-    page.goto(url)
-    page.evaluate('window.mirror.ready')
-    if picture:
-        page.locator('#file').set_input_files(picture)
-        expect(page.locator('#sentence')).to_have_text(re.compile(r'\\S'), timeout=60_000)
-    page.screenshot(path=out, full_page=True)
-    browser.close()
-"""
+    return _screenshot('app', url, picture)
 
 # %% ../nbs/01a_testing.ipynb #484e4969
 def page_screenshot(
@@ -615,8 +605,4 @@ def page_screenshot(
     "A PNG of the static mirror in `web`, served on localhost, as a visitor sees it in Chromium; None without Chromium or Playwright"
     from duckling_mirror.web import serve_static
     if not CHROMIUM.exists() or importlib.util.find_spec('playwright') is None: return None
-    with serve_static(web) as url, tempfile.TemporaryDirectory() as d:
-        r = subprocess.run([sys.executable, '-c', _PAGE_SHOT, url, str(picture or ''), f'{d}/shot.png', str(CHROMIUM),
-                            *CHROMIUM_ARGS], capture_output=True, text=True, timeout=180)
-        if r.returncode: raise RuntimeError(f'the browser could not show the page: {r.stderr.strip().splitlines()[-1]}')
-        return Path(d, 'shot.png').read_bytes()
+    with serve_static(web) as url: return _screenshot('page', url, picture)
