@@ -34,7 +34,8 @@ def stop_on_sigterm(
 ):
     "A SIGTERM handler that raises `Stopped` in the process `pid`, as Ctrl-C raises `KeyboardInterrupt`"
     def stop(signum, frame):
-        if os.getpid() != pid: signal.signal(signum, signal.SIG_DFL); os.kill(os.getpid(), signum); return
+        signal.signal(signum, signal.SIG_DFL)  # a second SIGTERM ends it at once, whatever the first one met
+        if os.getpid() != pid: os.kill(os.getpid(), signum); return
         raise Stopped()
     return stop
 
@@ -60,6 +61,9 @@ def friendly_errors(
         raise SystemExit(143 if isinstance(e, Stopped) else 130)
     except OSError as e:  # a file or folder of the user's that cannot be written or read, or a full disk: not a bug
         if not is_cli(cmd): raise
+        if e.errno == errno.EPIPE:  # `| head` read what it wanted and left: stop quietly, as command-line tools do
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise SystemExit(141)
         if e.errno in NO_SPACE:
             print(f'{prog}: no space left on the disk' + (f' for {e.filename}' if e.filename else '') + ': free some space and '
                   'run it again; nothing it had finished is lost, and no file is left half-written', file=sys.stderr)

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['COMMANDS', 'HELP', 'duckling_mirror', 'dataset', 'check', 'train', 'cv', 'undo', 'suspects', 'export', 'serve',
            'push', 'command_function', 'command_parser', 'command_specs', 'write_commands', 'unknown_option',
-           'torch_problem', 'launch', 'launcher']
+           'asks_help', 'torch_problem', 'launch', 'launcher']
 
 # %% ../nbs/06a_launch.ipynb #9bde6af0
 import difflib, importlib, importlib.resources, json, os, sys
@@ -52,14 +52,15 @@ def command_parser(
 def command_specs(
     width: int = 100,  # the help's width, in characters
 ) -> dict:
-    "{command: {'help': its --help text, 'options': its options}}, from the commands' own parsers"
+    "{command: {'help': its --help text, 'options': its options, 'values': those that take a value}}, from the commands' parsers"
     old = os.environ.get('COLUMNS')
     os.environ['COLUMNS'] = str(width)  # argparse wraps to it
     try:
         specs = {}
         for prog in COMMANDS:
             p = command_parser(prog)
-            specs[prog] = dict(help=p.format_help(), options=sorted(o for a in p._actions for o in a.option_strings))
+            specs[prog] = dict(help=p.format_help(), options=sorted(o for a in p._actions for o in a.option_strings),
+                               values=sorted(o for a in p._actions if a.nargs != 0 for o in a.option_strings))  # take a value
         return specs
     finally:
         if old is None: del os.environ['COLUMNS']
@@ -88,6 +89,18 @@ def unknown_option(
         return f'no option {name}' + (f'; did you mean {near[0]}?' if near else '')
     return ''
 
+# %% ../nbs/06a_launch.ipynb #e3270627
+def asks_help(
+    args: list,  # the command line's arguments, after the command
+    values: list,  # the command's options that take a value
+) -> bool:
+    "Whether `args` ask for the help: `-h` or `--help` as an option, not as the value of one (`--dest -h`), nor after `--`"
+    takes = lambda o: o in values or (o.startswith('--') and '=' not in o and [v.startswith(o) for v in values].count(True) == 1)
+    for i, a in enumerate(args):
+        if a == '--': return False
+        if a in ('-h', '--help') and not (i and takes(args[i - 1])): return True
+    return False
+
 # %% ../nbs/06a_launch.ipynb #2510eb13
 def _installed(name: str) -> str:
     try: return version(name)
@@ -113,8 +126,10 @@ def launch(
     "Run the command `prog` on `sys.argv`: --help and an unknown option answered at once, a broken PyTorch in one line"
     args = sys.argv[1:]
     try: spec = json.loads(HELP.read_text(encoding='utf-8'))[prog]
-    except (OSError, ValueError, KeyError): spec = None  # a damaged install: the command's own parser answers
-    if spec and any(a in ('-h', '--help') for a in args[:args.index('--') if '--' in args else None]):
+    except (OSError, ValueError, KeyError, TypeError): spec = None
+    if not (isinstance(spec, dict) and isinstance(spec.get('help'), str)
+            and all(isinstance(spec.get(k), list) for k in ('options', 'values'))): spec = None  # a damaged install: the command's own parser answers
+    if spec and asks_help(args, spec['values']):
         print(spec['help'], end='')
         return 0
     if spec and (why := unknown_option(args, spec['options'])):

@@ -227,3 +227,34 @@ def test_a_first_own_mirrors_card_speaks_of_its_own_photos(steps):
     assert card.index('## How good is it?') < card.index('## Credits') < card.index('## How it was made'), card
     examples = [f for f in (steps['app']/'examples').glob('*') if f.name != 'provenance.csv'] if (steps['app']/'examples').exists() else []
     assert ('The example pictures are openly licensed ones' in card) == bool(examples), card
+
+def test_a_pipe_closed_early_is_no_traceback(photos, tmp_path):
+    "`cmd | head -1`: when the reader leaves, the command stops quietly, as command-line tools do"
+    exe = Path(sys.executable).parent/'duckling-mirror-dataset'
+    proc = subprocess.Popen([exe, '--images', photos, '--dest', tmp_path/'data'], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=ENV)
+    proc.stdout.readline(); proc.stdout.close()  # what `head -1` does
+    err = proc.stderr.read().decode(); proc.wait(timeout=600)
+    assert 'Traceback' not in err and 'BrokenPipeError' not in err, err[-3000:]
+    assert proc.returncode in (0, 141), (proc.returncode, err[-2000:])
+
+def test_a_second_sigterm_ends_it_at_once(photos, tmp_path):
+    "SIGTERM, and another before the first is through: the command ends (it never hangs on a lock the first left)"
+    import signal
+    exe = Path(sys.executable).parent/'duckling-mirror-dataset'
+    proc = subprocess.Popen([exe, '--images', photos, '--dest', tmp_path/'data'], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=ENV)
+    proc.stdout.readline()  # it has started its work
+    for _ in range(3): proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=60)
+    assert proc.returncode in (143, -signal.SIGTERM), proc.returncode
+
+@pytest.mark.parametrize('spec', ['[1, 2]', '{"duckling-mirror-check": "str"}', '{"duckling-mirror-check": {"help": "x"}}'])
+def test_a_damaged_commands_json_leaves_the_answer_to_the_parser(tmp_path, spec):
+    "A commands.json of another shape: the command's own parser answers, as with none"
+    import duckling_mirror
+    pkg = Path(shutil.copytree(Path(duckling_mirror.__file__).parent, tmp_path/'duckling_mirror'))
+    (pkg/'commands.json').write_text(spec)
+    out = run('duckling-mirror-check', '--bogus', env={**ENV, 'PYTHONPATH': str(tmp_path)})
+    assert out.returncode == 2 and 'unrecognized arguments: --bogus' in out.stderr and 'Traceback' not in out.stderr, out.stderr[-2000:]
+    assert ok(run('duckling-mirror-check', '--help', env={**ENV, 'PYTHONPATH': str(tmp_path)})).startswith('usage: duckling-mirror-check')
