@@ -6,6 +6,7 @@ from pathlib import Path
 from urllib.error import HTTPError
 import pandas as pd, pytest
 from test_commands import ENV, ok, run
+from test_harm import photos
 import duckling_mirror.search as search
 from duckling_mirror.dataset import lock_dataset, read_manifest
 from duckling_mirror.download import build_dataset, folder_search, folder_terms, search_results, write_card
@@ -17,13 +18,6 @@ from duckling_mirror.testing import FakeHub, sample_photos
 from duckling_mirror.train import save_learner, train
 
 ROOT = Path(__file__).resolve().parent.parent
-
-def photos(d: Path, **n) -> Path:
-    "A folder of the sample photos, `n[category]` of each"
-    for c, k in n.items():
-        (d/c).mkdir(parents=True)
-        for f in sorted((sample_photos()/c).glob('*.jpg'))[:k]: shutil.copy(f, d/c)
-    return d
 
 @pytest.fixture(scope='module')
 def data(tmp_path_factory) -> Path:
