@@ -89,7 +89,7 @@ def unknown_option(
         return f'no option {name}' + (f'; did you mean {near[0]}?' if near else '')
     return ''
 
-# %% ../nbs/06a_launch.ipynb #e3270627
+# %% ../nbs/06a_launch.ipynb #183c3654
 def asks_help(
     args: list,  # the command line's arguments, after the command
     values: list,  # the command's options that take a value
