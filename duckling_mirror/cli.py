@@ -15,7 +15,8 @@ from .download import make_dataset
 from .search import DEFAULT_SOURCES
 from .train import check_recipe, check_split, check_trainable, train, validation_report
 from .evaluate import make_cv
-from .export import check_app_dirs, export_mirror
+from .export import export_mirror
+from .space import check_app_dirs
 
 # %% ../nbs/06_cli.ipynb #d3450f16
 @delegates(check_recipe)

@@ -13,7 +13,7 @@ from urllib.parse import quote
 import duckling_mirror
 from .errors import UsageError
 from .dataset import sha256, write_atomic
-from .export import check_app_dir, credits_md, space_card, write_app
+from .space import check_app_dir, credits_md, space_card, write_app
 from .mirror import EXAMPLES, WEB_FILES, check_mirror, finish_export, listed_examples, open_image
 
 # %% auto #0

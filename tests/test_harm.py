@@ -17,7 +17,8 @@ from duckling_mirror.download import build_dataset, folder_search, folder_terms
 from duckling_mirror.train import duckling_mirror_train, save_learner, train
 from duckling_mirror.evaluate import duckling_mirror_cv
 from duckling_mirror.interpret import apply_cleaning, duckling_mirror_undo, undo_cleaning
-from duckling_mirror.export import duckling_mirror_export, export_mirror, space_card
+from duckling_mirror.export import duckling_mirror_export, export_mirror
+from duckling_mirror.space import space_card
 from duckling_mirror.cli import duckling_mirror
 from duckling_mirror.mirror import Mirror, load_mirror
 from duckling_mirror.testing import FakeHub, PhotoServer, sample_photos

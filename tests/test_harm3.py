@@ -10,7 +10,7 @@ from test_harm import photos
 import duckling_mirror.search as search
 from duckling_mirror.dataset import lock_dataset, read_manifest
 from duckling_mirror.download import build_dataset, folder_search, folder_terms, search_results, write_card
-from duckling_mirror.export import space_card, write_space
+from duckling_mirror.space import space_card, write_space
 from duckling_mirror.interpret import apply_cleaning, undo_cleaning
 from duckling_mirror.mirror import listed_examples, make_demo
 from duckling_mirror.search import NoConnection, SearchError, SearchTerm, search_commons, search_images, search_serpapi

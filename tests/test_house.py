@@ -37,6 +37,22 @@ def test_only_the_pipeline_imports_the_downloader():
     assert users <= {'cli', 'testing'}, users  # the whole job, and the fixtures that build datasets as a user does
     assert 'download' not in imported(modules()['dataset']) | imported(modules()['net'])
 
+def test_no_two_modules_import_each_other():
+    "The library's imports form no circle (issue #29: `export` and `web` did), at the top or inside a function"
+    graph = {m: imported(t) - {m} for m, t in modules().items()}
+    # the one function-level import allowed: `train(recipe='auto')` chooses its recipe by cross-validating `train` itself
+    graph['train'] -= {'evaluate'}
+    def reaches(a, b, seen=()):
+        return b in graph.get(a, ()) or any(reaches(c, b, seen + (a,)) for c in graph.get(a, ()) if c not in seen)
+    assert not (circles := sorted(m for m in graph if reaches(m, m))), circles
+
+def test_the_space_is_written_in_one_module_without_torch():
+    "The Space of either kind is written by `space`, which `export` and `web` call, and which needs no PyTorch"
+    assert 'space' in imported(modules()['export']) and 'space' in imported(modules()['web'])
+    assert {'space_card', 'write_space', 'write_app', 'credits_md'} <= defined(modules()['space'])
+    code = "import sys, duckling_mirror.space, duckling_mirror.web; assert 'torch' not in sys.modules, 'torch'"
+    subprocess.run([sys.executable, '-c', code], check=True)
+
 def test_calibration_lives_in_one_module():
     mods = modules()
     names = {'answers', 'DEFAULT_THRESHOLD', 'calibrate_neither', 'calibrate', 'fit_temperature', 'calibration_error',

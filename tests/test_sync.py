@@ -23,7 +23,7 @@ def test_library_matches_notebooks(tmp_path):
 
 def test_app_is_what_export_writes(tmp_path):
     "app/'s code, requirements and card are what `write_space` writes for its mirror.json: nothing in it is kept by hand"
-    from duckling_mirror.export import write_space
+    from duckling_mirror.space import write_space
     app = tmp_path/'app'
     app.mkdir()
     shutil.copy(ROOT/'app'/'mirror.json', app/'mirror.json')

@@ -36,7 +36,7 @@ def main(photos=HERE.parent/'shared'/'photos', train=False):
         make_mirror(images=str(view), dest=str(tmp/'dataset'), app=str(HERE/'app'), web=str(HERE/'web'), cv=5)
     else:
         from duckling_mirror.download import make_dataset
-        from duckling_mirror.export import write_space
+        from duckling_mirror.space import write_space
         from duckling_mirror.web import write_web
         make_dataset(dest=str(tmp/'dataset'), images=str(view))
         write_space(HERE/'app', dataset=tmp/'dataset')
