@@ -11,7 +11,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 # %% auto #0
 __all__ = ['FORMATS', 'APP_FILES', 'WEB_FILES', 'SAYINGS', 'EXAMPLES', 'MAX_FILE_SIZE', 'to_rgb', 'open_image', 'available_cpus',
-           'finish_export', 'check_mirror', 'say', 'to_input', 'Mirror', 'load_mirror', 'picture_input',
+           'finish_export', 'check_mirror', 'say', 'to_input', 'patch_to', 'Mirror', 'load_mirror', 'picture_input',
            'answer_output', 'listed_examples', 'make_demo']
 
 # %% ../nbs/05_app.ipynb #01acb709
@@ -172,7 +172,15 @@ def to_input(
     x = np.asarray(img.crop((l, t, l + c, t + c)).resize((size, size), Image.BILINEAR), dtype=np.float32).transpose(2, 0, 1) / 255
     return (x - mean) / std
 
-# %% ../nbs/05_app.ipynb #ceaaae19
+# %% ../nbs/05_app.ipynb #c40fca02
+def patch_to(
+    cls: type,  # the class to add a method to
+):
+    "Add the decorated function to `cls` as a method, as fastcore's `patch_to` does (the Space has no fastcore)"
+    def add(f): setattr(cls, f.__name__, f); return f
+    return add
+
+# %% ../nbs/05_app.ipynb #d7339c1b
 class Mirror:
     "A classifier exported by `export_mirror`, run by ONNX Runtime: loaded once, no pickle, no PyTorch"
     def __init__(self, session, cfg: dict):
@@ -199,38 +207,57 @@ class Mirror:
         session = ort.InferenceSession(model, opts, providers=['CPUExecutionProvider'])
         return cls(session, check_mirror(cfg, session))
 
-    def preprocess(self, img: Image.Image) -> np.ndarray:
-        "`img` as the model's input, (3, size, size): centre square, resized, normalized, as fastai's `Resize` (`to_input`)"
-        return to_input(img, self.size, self.mean, self.std)
 
-    def logits(self, imgs: list) -> np.ndarray:
-        "The model's raw outputs for `imgs` (paths, file objects or PIL images), one row each"
-        x = np.stack([self.preprocess(open_image(o, draft=self.size, draft_above=50_000_000)) for o in imgs])
-        return self.session.run(None, {'x': x})[0]
+# %% ../nbs/05_app.ipynb #0ea8fbb9
+@patch_to(Mirror)
+def preprocess(self: Mirror, img: Image.Image) -> np.ndarray:
+    "`img` as the model's input, (3, size, size): centre square, resized, normalized, as fastai's `Resize` (`to_input`)"
+    return to_input(img, self.size, self.mean, self.std)
 
-    def predict_batch(self,
-                      imgs: list,  # paths, file objects or PIL images
-                      # temperature-scaled, as the app shows them; False: as `learn.predict` gives them
-                      calibrated: bool = True,
-                     ) -> list[dict]:
-        "The probability of each label for each of `imgs`"
-        z = self.logits(imgs) / (self.temperature if calibrated else 1.)
-        p = np.exp(z - z.max(1, keepdims=True))
-        return [dict(zip(self.labels, map(float, r))) for r in p / p.sum(1, keepdims=True)]
 
-    def predict(self, img, calibrated: bool = True) -> dict:
-        "The probability of each label for `img` (a path, a file object or a PIL image)"
-        return self.predict_batch([img], calibrated)[0]
+# %% ../nbs/05_app.ipynb #0691010d
+@patch_to(Mirror)
+def logits(self: Mirror, imgs: list) -> np.ndarray:
+    "The model's raw outputs for `imgs` (paths, file objects or PIL images), one row each"
+    x = np.stack([self.preprocess(open_image(o, draft=self.size, draft_above=50_000_000)) for o in imgs])
+    return self.session.run(None, {'x': x})[0]
 
-    def decide(self, probs: dict) -> tuple[str, float]:
-        "The answer for `probs`: the likeliest label and its probability, or 'neither' if under the threshold or no likelier"
-        label, p = max(probs.items(), key=lambda o: o[1])
-        return (label, p) if p >= self.threshold and p > 1 / len(probs) + 1e-6 else ('neither', 1 - p)
 
-    def answer(self, img) -> dict:
-        "The mirror's answer for `img`: `label` (one of its labels, or 'neither'), the `confidences` and the `sentence`"
-        label, p = self.decide(probs := self.predict(img))
-        return dict(label=label, confidences=probs, sentence=say(label, p, self.labels))
+# %% ../nbs/05_app.ipynb #9af16cfe
+@patch_to(Mirror)
+def predict_batch(self: Mirror,
+                  imgs: list,  # paths, file objects or PIL images
+                  # temperature-scaled, as the app shows them; False: as `learn.predict` gives them
+                  calibrated: bool = True,
+                 ) -> list[dict]:
+    "The probability of each label for each of `imgs`"
+    z = self.logits(imgs) / (self.temperature if calibrated else 1.)
+    p = np.exp(z - z.max(1, keepdims=True))
+    return [dict(zip(self.labels, map(float, r))) for r in p / p.sum(1, keepdims=True)]
+
+
+# %% ../nbs/05_app.ipynb #d1dfe53d
+@patch_to(Mirror)
+def predict(self: Mirror, img, calibrated: bool = True) -> dict:
+    "The probability of each label for `img` (a path, a file object or a PIL image)"
+    return self.predict_batch([img], calibrated)[0]
+
+
+# %% ../nbs/05_app.ipynb #7f229351
+@patch_to(Mirror)
+def decide(self: Mirror, probs: dict) -> tuple[str, float]:
+    "The answer for `probs`: the likeliest label and its probability, or 'neither' if under the threshold or no likelier"
+    label, p = max(probs.items(), key=lambda o: o[1])
+    return (label, p) if p >= self.threshold and p > 1 / len(probs) + 1e-6 else ('neither', 1 - p)
+
+
+# %% ../nbs/05_app.ipynb #86c2a52e
+@patch_to(Mirror)
+def answer(self: Mirror, img) -> dict:
+    "The mirror's answer for `img`: `label` (one of its labels, or 'neither'), the `confidences` and the `sentence`"
+    label, p = self.decide(probs := self.predict(img))
+    return dict(label=label, confidences=probs, sentence=say(label, p, self.labels))
+
 
 # %% ../nbs/05_app.ipynb #e92ae424
 def load_mirror(

@@ -16,7 +16,7 @@ from .mirror import (APP_FILES, EXAMPLES, MAX_FILE_SIZE, WEB_FILES, check_mirror
 # %% auto #0
 __all__ = ['SPACES', 'duckling_mirror_serve', 'PushError', 'check_inside', 'read_inside', 'front_matter', 'space_sdk',
            'space_paths', 'read_space', 'check_space', 'upload_summary', 'space_id', 'check_token', 'space_hardware',
-           'create_refusal', 'push_mirror', 'duckling_mirror_push']
+           'create_refusal', 'hub_user', 'make_space', 'send_files', 'push_mirror', 'duckling_mirror_push']
 
 # %% ../nbs/05a_deploy.ipynb #c6b6d2a1
 @call_parse
@@ -281,34 +281,13 @@ def create_refusal(
     if status == 401: return 'This token may read but not write: make one with write access at https://huggingface.co/settings/tokens.'
     return f"The Space {repo_id} could not be created ({' '.join(str(e).split())})."
 
-# %% ../nbs/05a_deploy.ipynb #6593f5b7
-def push_mirror(
-    # the folder to push, as `export_mirror` wrote it: the static mirror (`web/`, free), or the Gradio app (`app/`)
-    app_dir: Path = 'web',
-    repo_id: str | None = None,  # the Space: 'user/name', just 'name' under your user, or its address
-    # a Hugging Face token with write access; None: `HF_TOKEN` or the one `hf auth login` saved
-    token: str | None = None,
-    # make a new Space private (an existing public one is refused: push does not change who sees it)
-    private: bool = False,
-    endpoint: str | None = None,  # the Hub's address; None: huggingface.co (or `HF_ENDPOINT`)
-    # a new Gradio Space's hardware: 'zero-a10g' (ZeroGPU), or another of `SpaceHardware`; None: the Hub's default
-    hardware: str | None = None,
+# %% ../nbs/05a_deploy.ipynb #7a9e7545
+def hub_user(
+    api,  # a `huggingface_hub.HfApi`, with its endpoint and token
 ) -> str:
-    "Create the Space `repo_id` (of the kind `app_dir`'s README names) if needed, send it its files in one commit"
-    from huggingface_hub import CommitOperationAdd, HfApi
-    from huggingface_hub.errors import HfHubHTTPError, LocalTokenNotFoundError, RepositoryNotFoundError
-    repo_id, token, app_dir = space_id(repo_id, endpoint), check_token(token), Path(app_dir)
-    # an export that was interrupted is finished first
-    for kind in SPACES.values(): finish_export(app_dir, kind['files'])
-    sdk = space_sdk(app_dir)
-    hardware = space_hardware(hardware, sdk)
-    files = read_space(app_dir, sdk=sdk)
-    mirror, why = load_mirror(app_dir)
-    if mirror is None: raise UsageError(f"{app_dir}: not pushed, its mirror does not load: {' '.join(why.split())}")
-    if check_space(files, app_dir) != sdk:
-        raise UsageError(f'{app_dir}/README.md changed while push read the folder: push again')
-    api = HfApi(endpoint=endpoint, token=token)
-    try: user = api.whoami()['name']
+    "The name of the account `api`'s token belongs to; a `PushError` that says why, in one line, if the Hub will not say"
+    from huggingface_hub.errors import HfHubHTTPError, LocalTokenNotFoundError
+    try: return api.whoami()['name']
     except LocalTokenNotFoundError:
         raise PushError('No Hugging Face token: make one with write access at https://huggingface.co/settings/tokens, '
                         'then pass it (--token), set HF_TOKEN, or run `hf auth login`.') from None
@@ -320,7 +299,20 @@ def push_mirror(
     except Exception as e:  # no connection, no such host, not an address: httpx's errors
         raise PushError(f'The Hugging Face Hub at {api.endpoint} could not be reached ({type(e).__name__}: {str(e)[:120]}); '
                         'check the internet connection (and --endpoint)') from None
-    if '/' not in repo_id: repo_id = f'{user}/{repo_id}'
+
+
+# %% ../nbs/05a_deploy.ipynb #a09142c7
+def make_space(
+    api,  # a `huggingface_hub.HfApi`, with its endpoint and token
+    repo_id: str,  # 'user/name'
+    user: str,  # whose token it is (`hub_user`), for the messages
+    sdk: str,  # the kind of Space: 'static' or 'gradio'
+    hardware: str | None = None,  # a new Gradio Space's hardware (`space_hardware`)
+    private: bool = False,  # make a new Space private
+    app_dir: Path = 'web',  # the folder to push there, for the messages
+):
+    "Create the Space `repo_id` if it is not there; if it is, check that it is of kind `sdk`, and no less private"
+    from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
     # there already? Then it is updated, not created: its kind, who sees it and its hardware stay
     try: space = api.space_info(repo_id)
     except RepositoryNotFoundError: space = None
@@ -343,11 +335,56 @@ def push_mirror(
                         'settings on the Hub first, or push without --private. Nothing was sent.')
     elif hardware:
         print(f'{repo_id} is there already: its hardware stays as it is (change it in its settings on the Hub).')
+
+
+# %% ../nbs/05a_deploy.ipynb #9cadb538
+def send_files(
+    api,  # a `huggingface_hub.HfApi`, with its endpoint and token
+    repo_id: str,  # 'user/name'
+    files: dict,  # {path in the repository: bytes}
+    repo_type: str = 'space',  # 'space', 'model' or 'dataset'
+    message: str = 'Update the mirror',  # the commit's message
+):
+    "Send `files` to the repository `repo_id` in one commit; a `PushError` in one line if it fails"
+    from huggingface_hub import CommitOperationAdd
+    from huggingface_hub.errors import HfHubHTTPError
     ops = [CommitOperationAdd(path_in_repo=p, path_or_fileobj=b) for p, b in files.items()]
-    try: api.create_commit(repo_id, ops, commit_message='Update the mirror', repo_type='space')
+    try: api.create_commit(repo_id, ops, commit_message=message, repo_type=repo_type)
     except HfHubHTTPError as e: raise PushError(f'The upload to {repo_id} failed ({e}).') from None
     except Exception as e:  # the connection dropped: httpx's errors
         raise PushError(f'The upload to {repo_id} was cut off ({type(e).__name__}: {str(e)[:120]}); push again') from None
+
+
+# %% ../nbs/05a_deploy.ipynb #09316fe2
+def push_mirror(
+    # the folder to push, as `export_mirror` wrote it: the static mirror (`web/`, free), or the Gradio app (`app/`)
+    app_dir: Path = 'web',
+    repo_id: str | None = None,  # the Space: 'user/name', just 'name' under your user, or its address
+    # a Hugging Face token with write access; None: `HF_TOKEN` or the one `hf auth login` saved
+    token: str | None = None,
+    # make a new Space private (an existing public one is refused: push does not change who sees it)
+    private: bool = False,
+    endpoint: str | None = None,  # the Hub's address; None: huggingface.co (or `HF_ENDPOINT`)
+    # a new Gradio Space's hardware: 'zero-a10g' (ZeroGPU), or another of `SpaceHardware`; None: the Hub's default
+    hardware: str | None = None,
+) -> str:
+    "Create the Space `repo_id` (of the kind `app_dir`'s README names) if needed, send it its files in one commit"
+    from huggingface_hub import HfApi
+    repo_id, token, app_dir = space_id(repo_id, endpoint), check_token(token), Path(app_dir)
+    # an export that was interrupted is finished first
+    for kind in SPACES.values(): finish_export(app_dir, kind['files'])
+    sdk = space_sdk(app_dir)
+    hardware = space_hardware(hardware, sdk)
+    files = read_space(app_dir, sdk=sdk)
+    mirror, why = load_mirror(app_dir)
+    if mirror is None: raise UsageError(f"{app_dir}: not pushed, its mirror does not load: {' '.join(why.split())}")
+    if check_space(files, app_dir) != sdk:
+        raise UsageError(f'{app_dir}/README.md changed while push read the folder: push again')
+    api = HfApi(endpoint=endpoint, token=token)
+    user = hub_user(api)
+    if '/' not in repo_id: repo_id = f'{user}/{repo_id}'
+    make_space(api, repo_id, user, sdk, hardware, private, app_dir)
+    send_files(api, repo_id, files)
     url = f"{api.endpoint.rstrip('/')}/spaces/{repo_id}"
     print(upload_summary(files, url))
     return url

@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['PROVENANCE', 'top_losses_table', 'show_pictures', 'imagenet_features', 'imagenet_name', 'off_topic_scores',
-           'neighbour_votes', 'label_issues', 'cv_fits', 'suspects', 'save_suspects', 'Cleaner', 'SuspectsCleaner',
-           'dataset_file', 'apply_cleaning', 'undo_cleaning', 'duckling_mirror_undo', 'reuse_cv',
-           'duckling_mirror_suspects']
+           'neighbour_votes', 'label_issues', 'cv_fits', 'current_cv', 'oddness', 'with_provenance', 'suspects',
+           'save_suspects', 'Cleaner', 'SuspectsCleaner', 'dataset_file', 'apply_cleaning', 'undo_cleaning',
+           'duckling_mirror_undo', 'reuse_cv', 'duckling_mirror_suspects']
 
 # %% ../nbs/03_interpret.ipynb #56f8c3e6
 # first: it silences a warning of fastai's imports
@@ -200,7 +200,41 @@ def _group_mean(a: np.ndarray, groups: np.ndarray) -> np.ndarray:
 # %% ../nbs/03_interpret.ipynb #d2f9e7c0
 PROVENANCE = ['image', 'url', 'title', 'query', 'source']  # the manifest's columns that say where a picture came from
 
-# %% ../nbs/03_interpret.ipynb #f58b644c
+# %% ../nbs/03_interpret.ipynb #5a7a4cdc
+def current_cv(
+    cv: CrossValidation,  # out-of-fold predictions
+    path: Path,  # the dataset they should be of
+) -> CrossValidation:
+    "`cv`, if it is of the pictures in `path` as they are now (`cv_fits`); else a `DatasetError` that says why"
+    if why := cv_fits(cv, path):
+        raise DatasetError(f'The cross-validation is not of the dataset in {path} as it is now: {why}; cross-validate '
+                           'again')
+    return cv
+
+
+# %% ../nbs/03_interpret.ipynb #fc415dc2
+def oddness(
+    feats: np.ndarray,  # the pictures' ImageNet features (`imagenet_features`)
+    groups: np.ndarray,  # their groups of look-alikes (`photo_groups`)
+    among: np.ndarray,  # which of them to compare (True), the others get 0
+) -> np.ndarray:
+    "How unlike the others each picture is (`off_topic_scores`), the same for look-alikes (their mean), among `among` only"
+    z = np.zeros(len(feats))
+    z[among] = _group_mean(off_topic_scores(feats[among], groups[among]), groups[among])
+    return z
+
+
+# %% ../nbs/03_interpret.ipynb #247e7a1c
+def with_provenance(
+    df: pd.DataFrame,  # a table with a `file` column (`label/name`, as the manifest names them)
+    path: Path,  # the dataset folder
+) -> pd.DataFrame:
+    "`df` with each picture's source, licence and author from the manifest (`PROVENANCE`), '' where there is none"
+    prov = read_manifest(path)[['file', *PROVENANCE]] if (path/'manifest.csv').exists() else pd.DataFrame(columns=['file', *PROVENANCE])
+    return df.merge(prov, on='file', how='left').fillna({c: '' for c in PROVENANCE})
+
+
+# %% ../nbs/03_interpret.ipynb #b1c6bf6e
 def suspects(
     path: Path,  # a dataset folder
     # out-of-fold predictions of its pictures as they are now; None: `cross_validate(path, **kwargs)`
@@ -216,10 +250,7 @@ def suspects(
 ) -> pd.DataFrame:
     "Every picture of the dataset, most suspect first: label, suggestion, score, flagged and why, and its source"
     path, files = Path(path), dataset_files(path)
-    if cv is None: cv = cross_validate(path, **kwargs)
-    elif why := cv_fits(cv, path):
-        raise DatasetError(f'The cross-validation is not of the dataset in {path} as it is now: {why}; cross-validate '
-                           'again')
+    cv = cross_validate(path, **kwargs) if cv is None else current_cv(cv, path)
     at = {_key(f): i for i, f in enumerate(cv.files)}
     idx = [at[_key(f)] for f in files]
     vocab, targets, groups = np.array(cv.vocab), cv.targets[idx], photo_groups(path)
@@ -229,8 +260,7 @@ def suspects(
     probs = (1 - neighbour_weight) * folds + neighbour_weight * votes
     # 'neither' holds anything: oddness is measured among the other labels' pictures
     can_be_odd = vocab[targets] != neither
-    z = np.zeros(len(files))
-    z[can_be_odd] = _group_mean(off_topic_scores(feats[can_be_odd], groups[can_be_odd]), groups[can_be_odd])
+    z = oddness(feats, groups, can_be_odd)
     doubt, rival, lscore = label_issues(probs, targets, method)
     odd = can_be_odd & (z >= off_topic)
     oscore = np.where(can_be_odd, norm.cdf(z - off_topic), 0.)  # 0.5 where it is flagged as odd
@@ -246,8 +276,7 @@ def suspects(
         rows.append(dict(file=str(f.relative_to(path)), label=vocab[targets[i]], suggestion=away if as_odd else vocab[rival[i]],
                          score=round(float(max(lscore[i], oscore[i])), 4), flagged=bool(doubt[i] or odd[i]), reason=why))
     df = pd.DataFrame(rows, columns=['file', 'label', 'suggestion', 'score', 'flagged', 'reason'])
-    prov = read_manifest(path)[['file', *PROVENANCE]] if (path/'manifest.csv').exists() else pd.DataFrame(columns=['file', *PROVENANCE])
-    df = df.merge(prov, on='file', how='left').fillna({c: '' for c in PROVENANCE})
+    df = with_provenance(df, path)
     return df.sort_values(['flagged', 'score'], ascending=False, kind='stable').reset_index(drop=True)
 
 # %% ../nbs/03_interpret.ipynb #8c4b59d2

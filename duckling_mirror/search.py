@@ -17,8 +17,8 @@ from .errors import MirrorError, UsageError
 __all__ = ['DEFAULT_TERMS', 'LICENSES', 'FREE_LICENSES', 'DDG_LICENSES', 'USER_AGENT', 'COMMONS_API', 'OPENVERSE_API', 'SOURCES',
            'DEFAULT_SOURCES', 'SearchTerm', 'check_license', 'license_name', 'license_terms', 'SearchError',
            'NoConnection', 'RateLimited', 'NoResults', 'can_reach', 'search_error', 'clean_text', 'result',
-           'search_ddg', 'repo_url', 'retry_after', 'get_json', 'plain_text', 'commons_result', 'search_commons',
-           'openverse_result', 'search_openverse', 'search_serpapi', 'image_sources', 'search_images']
+           'search_ddg', 'repo_url', 'retry_after', 'get_json', 'plain_text', 'commons_result', 'commons_pages',
+           'search_commons', 'openverse_result', 'search_openverse', 'search_serpapi', 'image_sources', 'search_images']
 
 # %% ../nbs/00_search.ipynb #1a4d72a9
 class SearchTerm(NamedTuple):
@@ -338,7 +338,31 @@ def _page(api: str, params: dict, name: str, page: int, start: float, deadline: 
     if e := too_slow(): raise e
     return d
 
-# %% ../nbs/00_search.ipynb #9755f5d8
+# %% ../nbs/00_search.ipynb #01db3e0d
+def commons_pages(
+    d,  # one page of Commons' answer, as `get_json` read it
+    query: str,  # what was searched for
+    first: bool = True,  # the first page: an error is raised; a later one's ends the search, with what came before
+) -> dict | None:
+    "The files of the page `d`, by page id; None where a later page failed; `RateLimited` or `SearchError` where the first did"
+    name = 'Wikimedia Commons'
+    if isinstance(d, dict) and isinstance(d.get('error'), dict):
+        if not first: return None
+        e = d['error']
+        if e.get('code') in ('maxlag', 'ratelimited'):
+            raise RateLimited(f"{name} is limiting this machine's searches ({clean_text(e.get('info', e['code']), False)[:200]}). "
+                              "Run it again later")
+        raise SearchError(f"{name} refused the search for {query!r} ({clean_text(e.get('code'), False)[:80]}: "
+                          f"{clean_text(e.get('info', ''), False)[:200]})")
+    pages = d.get('query', {}).get('pages', {}) if isinstance(d, dict) and isinstance(d.get('query', {}), dict) else None
+    if not isinstance(pages, dict) or not isinstance(d.get('continue', {}), dict):
+        if not first: return None
+        raise SearchError(f'{name} answered in a shape this version does not know (no query.pages): update '
+                          'duckling-mirror, or leave it out with --sources')
+    return pages
+
+
+# %% ../nbs/00_search.ipynb #2aa0d28b
 def search_commons(
     query: str,  # what to search for
     max_results: int = 100,  # how many results at most
@@ -362,19 +386,7 @@ def search_commons(
         except SearchError:
             if page == 0: raise
             break  # keep what the earlier pages gave
-        if isinstance(d, dict) and isinstance(d.get('error'), dict):
-            e = d['error']
-            if page: break
-            if e.get('code') in ('maxlag', 'ratelimited'):
-                raise RateLimited(f"{name} is limiting this machine's searches ({clean_text(e.get('info', e['code']), False)[:200]}). "
-                                  "Run it again later")
-            raise SearchError(f"{name} refused the search for {query!r} ({clean_text(e.get('code'), False)[:80]}: "
-                              f"{clean_text(e.get('info', ''), False)[:200]})")
-        pages = d.get('query', {}).get('pages', {}) if isinstance(d, dict) and isinstance(d.get('query', {}), dict) else None
-        if not isinstance(pages, dict) or not isinstance(d.get('continue', {}), dict):
-            if page: break
-            raise SearchError(f'{name} answered in a shape this version does not know (no query.pages): update '
-                              'duckling-mirror, or leave it out with --sources')
+        if (pages := commons_pages(d, query, first=not page)) is None: break
         for p in sorted((p for p in list(pages.values())[:max_per_page] if isinstance(p, dict)),
                         key=lambda p: p.get('index') if isinstance(p.get('index'), int) else 0):
             r = commons_result(p, query, license)

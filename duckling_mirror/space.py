@@ -20,8 +20,8 @@ from .mirror import APP_FILES, WEB_FILES, finish_export, listed_examples
 # %% auto #0
 __all__ = ['APP_PY', 'credited', 'license_summary', 'credit_line', 'credits_md', 'pick_examples', 'own_examples',
            'write_examples', 'right_in_words', 'how_measured', 'how_good', 'from_web', 'credit_text', 'trained_on',
-           'how_made', 'space_card', 'space_files', 'app_files', 'check_ours', 'check_app_dir', 'check_app_dirs',
-           'write_app', 'write_space']
+           'how_made', 'how_sure', 'limits', 'space_card', 'space_files', 'app_files', 'check_ours', 'check_app_dir',
+           'check_app_dirs', 'write_app', 'write_space']
 
 # %% ../nbs/04a_space.ipynb #0491e78d
 def credited(
@@ -251,16 +251,37 @@ def how_made(
     return made
 
 
+# %% ../nbs/04a_space.ipynb #d4d2b7ca
+def how_sure(
+    cfg: dict,  # what `mirror.json` holds
+) -> str:
+    "How far the mirror's confidence can be trusted, and when it answers *neither*"
+    nei, fit = cfg['neither'], cfg.get('temperature_fit', dict(calibrated=True))
+    conf = (f'Its confidence is temperature-scaled (T = {cfg["temperature"]:.2f}, fitted on {md_line(nei.get("calibrated_on", "held-out pictures"))}): '
+            f'on those pictures, "80% sure" was right about 80% of the time' if fit['calibrated'] else
+            f'Its confidence is not calibrated ({md_line(fit["why"])}): "80% sure" is the model\'s own word, not a measured rate')
+    return f"{conf}; it answers *neither* when no label reaches {nei['threshold']:.0%} ({md_line(nei['why'])})."
+
+
+# %% ../nbs/04a_space.ipynb #b7db43fe
+def limits(
+    cfg: dict,  # what `mirror.json` holds
+) -> str:
+    "What the mirror cannot do, as a Markdown list"
+    odd = ('- A picture far from every picture it learned from loses its confidence and is answered *neither*; one of something '
+           'else that looks close to them may still get a confident answer.' if cfg.get('oddness') else
+           '- *Neither* is learned from pictures of other things: a picture unlike any of them may still get a confident answer.')
+    return (f"- It knows only the {trained_on(cfg)} it was shown. Drawings, toys, unusual breeds and odd angles can fool it.\n{odd}"
+            + ("\n- Web pictures come with the web's biases and mistakes." if from_web(cfg) else ""))
+
+
 # %% ../nbs/04a_space.ipynb #dd76073b
 def space_card(
     cfg: dict,  # what `mirror.json` holds
     sdk: str = 'gradio',  # the Space's kind: 'gradio' (the app), or 'static' (the mirror in the browser, see `web`)
 ) -> str:
     "The Space's README.md: for a visitor, what the mirror does, how good it is in plain words, its limits and credits; then how it was made"
-    labels, nei, fit = [l for l in cfg['labels'] if l != 'neither'], cfg['neither'], cfg.get('temperature_fit', dict(calibrated=True))
-    conf = (f'Its confidence is temperature-scaled (T = {cfg["temperature"]:.2f}, fitted on {md_line(nei.get("calibrated_on", "held-out pictures"))}): '
-            f'on those pictures, "80% sure" was right about 80% of the time' if fit['calibrated'] else
-            f'Its confidence is not calibrated ({md_line(fit["why"])}): "80% sure" is the model\'s own word, not a measured rate')
+    labels = [l for l in cfg['labels'] if l != 'neither']
     gradio = sdk == 'gradio'
     front = f'sdk: gradio\nsdk_version: {version("gradio")}\npython_version: "3.12"\napp_file: app.py' if gradio else 'sdk: static\napp_file: index.html'
     run = 'run here by ONNX Runtime' if gradio else 'run in your browser by ONNX Runtime Web (© Microsoft, MIT License), shipped in this Space'
@@ -268,9 +289,6 @@ def space_card(
     private = '' if gradio else ' Your picture never leaves your device: the mirror runs in the page.'
     yourself = (f'pip install -r requirements.txt gradio=={version("gradio")}\npython app.py' if gradio else
                 'python -m http.server 8000  # then open http://localhost:8000')
-    odd = ('- A picture far from every picture it learned from loses its confidence and is answered *neither*; one of something '
-           'else that looks close to them may still get a confident answer.' if cfg.get('oddness') else
-           '- *Neither* is learned from pictures of other things: a picture unlike any of them may still get a confident answer.')
     return f"""---
 title: Duckling Mirror
 emoji: 🦢
@@ -291,8 +309,7 @@ answers {', '.join(f'*{md_line(l)}*' for l in labels)}, or *neither* when it see
 {how_good(cfg)}
 
 ## What it cannot do
-- It knows only the {trained_on(cfg)} it was shown. Drawings, toys, unusual breeds and odd angles can fool it.
-{odd}""" + ("\n- Web pictures come with the web's biases and mistakes." if from_web(cfg) else "") + f"""
+{limits(cfg)}
 
 ## Credits
 {credit_text(cfg)}
@@ -303,7 +320,7 @@ weights; loading it runs no code).
 
 {how_measured(cfg)}
 
-{conf}; it answers *neither* when no label reaches {nei['threshold']:.0%} ({md_line(nei['why'])}). `mirror.json` has the
+{how_sure(cfg)} `mirror.json` has the
 details, the recipe, the library versions and the date.
 
 ## Run it yourself

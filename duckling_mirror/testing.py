@@ -242,7 +242,7 @@ def _recorded(name: str) -> dict:
 # our photos' licences, as Openverse names them
 OPENVERSE_CODES = {'CC0 1.0': ('cc0', '1.0'), 'Public domain': ('pdm', '1.0'), 'CC BY 2.0': ('by', '2.0')}
 
-# %% ../nbs/01a_testing.ipynb #2c8007c4
+# %% ../nbs/01a_testing.ipynb #9b8bc8b9
 class ApiHandler(FaultyHandler):
     "Commons', Openverse's and SerpApi's searches, answered with the photos of `directory`; the rest as `FaultyHandler`"
     APIS = {'/w/api.php': 'commons', '/v1/images/': 'openverse', '/search': 'serpapi'}
@@ -281,65 +281,78 @@ class ApiHandler(FaultyHandler):
 
     def json(self, body, status: int = 200, **headers): self.send(status, 'application/json', json.dumps(body).encode(), **headers)
 
-    def photos(self, query: str) -> list:
-        "(folder/name, width, height, credits) of each photo in the folder `query` names, held-out ones left out"
-        query = self.ALIASES.get(query, query)
-        d = Path(self.directory)/query
-        if '/' in query or '.' in query or not d.is_dir(): return []
-        credits = photo_credits(self.directory)
-        return [(f'{query}/{f.name}', *Image.open(f).size, credits.get(f'{query}/{f.name}', {})) for f in sorted(d.glob('*.jpg')) if f.stem not in HELD_OUT]
-
-    def commons(self, query, q, photos) -> tuple[dict, int]:
-        if not photos: return _recorded('commons_empty'), 200
-        off, n = int(q.get('gsroffset', 0)), min(int(q.get('gsrlimit', 10)), 10)
-        rec, info = _recorded('commons_search'), _recorded('commons_imageinfo')
-        page0 = next(iter(rec['query']['pages'].values()))
-        pages = {}
-        for i, (name, w, h, c) in enumerate(photos[off:off + n], off):
-            ii = {**copy.deepcopy(page0['imageinfo'][0]), **copy.deepcopy(info['imageinfo'][0])}
-            ii.update(thumburl=f'{self.base}/thumb/{name}', thumbwidth=w, thumbheight=h, url=f'{self.base}/{name}',
-                      descriptionurl=f'{self.base}/wiki/File:{Path(name).name}', width=w, height=h, size=(Path(self.directory)/name).stat().st_size)
-            meta = ii['extmetadata']
-            if c.get('license'):
-                meta['LicenseShortName']['value'] = meta['License']['value'] = c['license']
-                meta['LicenseUrl']['value'] = c['license_url']
-                meta['Artist']['value'] = f'<a href="//commons.wikimedia.org/wiki/User:Test" title="User:Test">{c["creator"]}</a>'
-            else:
-                for k in ('License', 'LicenseShortName', 'LicenseUrl', 'Artist', 'UsageTerms'): meta.pop(k, None)
-            pages[str(1000 + i)] = {**page0, 'pageid': 1000 + i, 'title': f'File:{Path(name).name}', 'index': i + 1,
-                                    'imageinfo': [ii]}
-        out = {'batchcomplete': '', 'query': {'pages': pages}}
-        if off + n < len(photos): out['continue'] = {'gsroffset': off + n, 'continue': 'gsroffset||'}
-        return out, 200
-
-    def openverse(self, query, q, photos) -> tuple[dict, int]:
-        size, page = int(q.get('page_size', 20)), int(q.get('page', 1))
-        if size > 20 or page > 20: return _recorded('openverse_400_page'), 400
-        rec = _recorded('openverse_search')
-        need = set(filter(None, q.get('license_type', '').split(',')))
-        # our licensed photos allow both
-        if need: photos = [p for p in photos if p[3].get('license') in OPENVERSE_CODES]
-        results = []
-        for name, w, h, c in photos[(page - 1) * size:page * size]:
-            lic, ver = OPENVERSE_CODES.get(c.get('license'), ('', ''))
-            results.append({**copy.deepcopy(rec['results'][0]), 'id': hashlib.md5(name.encode()).hexdigest(), 'title': f'A {query} ({Path(name).stem})',
-                            'foreign_landing_url': f'{self.base}/pages/{Path(name).stem}.html', 'url': f'{self.base}/{name}',
-                            'creator': c.get('creator', ''), 'license': lic, 'license_version': ver, 'license_url': c.get('license_url', ''),
-                            'width': w, 'height': h, 'thumbnail': f'{self.base}/{name}'})
-        return {**rec, 'result_count': len(photos), 'page_count': -(-len(photos) // size), 'page_size': size, 'page': page, 'results': results}, 200
-
-    def serpapi(self, query, q, photos) -> tuple[dict, int]:
-        rec, page = _recorded('serpapi_google_images'), int(q.get('ijn', 0))
-        got = photos[page * 100:(page + 1) * 100]
-        if not got:
-            return {k: v for k, v in rec.items() if k != 'images_results'} | {'error': "Google hasn't returned any results for this query."}, 200
-        return {**rec, 'search_parameters': {**rec['search_parameters'], 'q': query, 'ijn': str(page)}, 'images_results': [
-            {**rec['images_results'][0], 'position': i + 1, 'title': f'A {query} ({Path(name).stem})', 'link': f'{self.base}/pages/{Path(name).stem}.html',
-             'original': f'{self.base}/{name}', 'original_width': w, 'original_height': h, 'thumbnail': f'{self.base}/{name}'}
-            for i, (name, w, h, c) in enumerate(got, page * 100)]}, 200
-
     @property
     def base(self) -> str: return f'http://127.0.0.1:{self.server.server_port}'
+
+
+# %% ../nbs/01a_testing.ipynb #b2b267e1
+@patch
+def photos(self: ApiHandler, query: str) -> list:
+    "(folder/name, width, height, credits) of each photo in the folder `query` names, held-out ones left out"
+    query = self.ALIASES.get(query, query)
+    d = Path(self.directory)/query
+    if '/' in query or '.' in query or not d.is_dir(): return []
+    credits = photo_credits(self.directory)
+    return [(f'{query}/{f.name}', *Image.open(f).size, credits.get(f'{query}/{f.name}', {})) for f in sorted(d.glob('*.jpg')) if f.stem not in HELD_OUT]
+
+
+# %% ../nbs/01a_testing.ipynb #2456d951
+@patch
+def commons(self: ApiHandler, query, q, photos) -> tuple[dict, int]:
+    if not photos: return _recorded('commons_empty'), 200
+    off, n = int(q.get('gsroffset', 0)), min(int(q.get('gsrlimit', 10)), 10)
+    rec, info = _recorded('commons_search'), _recorded('commons_imageinfo')
+    page0 = next(iter(rec['query']['pages'].values()))
+    pages = {}
+    for i, (name, w, h, c) in enumerate(photos[off:off + n], off):
+        ii = {**copy.deepcopy(page0['imageinfo'][0]), **copy.deepcopy(info['imageinfo'][0])}
+        ii.update(thumburl=f'{self.base}/thumb/{name}', thumbwidth=w, thumbheight=h, url=f'{self.base}/{name}',
+                  descriptionurl=f'{self.base}/wiki/File:{Path(name).name}', width=w, height=h, size=(Path(self.directory)/name).stat().st_size)
+        meta = ii['extmetadata']
+        if c.get('license'):
+            meta['LicenseShortName']['value'] = meta['License']['value'] = c['license']
+            meta['LicenseUrl']['value'] = c['license_url']
+            meta['Artist']['value'] = f'<a href="//commons.wikimedia.org/wiki/User:Test" title="User:Test">{c["creator"]}</a>'
+        else:
+            for k in ('License', 'LicenseShortName', 'LicenseUrl', 'Artist', 'UsageTerms'): meta.pop(k, None)
+        pages[str(1000 + i)] = {**page0, 'pageid': 1000 + i, 'title': f'File:{Path(name).name}', 'index': i + 1,
+                                'imageinfo': [ii]}
+    out = {'batchcomplete': '', 'query': {'pages': pages}}
+    if off + n < len(photos): out['continue'] = {'gsroffset': off + n, 'continue': 'gsroffset||'}
+    return out, 200
+
+
+# %% ../nbs/01a_testing.ipynb #33e74750
+@patch
+def openverse(self: ApiHandler, query, q, photos) -> tuple[dict, int]:
+    size, page = int(q.get('page_size', 20)), int(q.get('page', 1))
+    if size > 20 or page > 20: return _recorded('openverse_400_page'), 400
+    rec = _recorded('openverse_search')
+    need = set(filter(None, q.get('license_type', '').split(',')))
+    # our licensed photos allow both
+    if need: photos = [p for p in photos if p[3].get('license') in OPENVERSE_CODES]
+    results = []
+    for name, w, h, c in photos[(page - 1) * size:page * size]:
+        lic, ver = OPENVERSE_CODES.get(c.get('license'), ('', ''))
+        results.append({**copy.deepcopy(rec['results'][0]), 'id': hashlib.md5(name.encode()).hexdigest(), 'title': f'A {query} ({Path(name).stem})',
+                        'foreign_landing_url': f'{self.base}/pages/{Path(name).stem}.html', 'url': f'{self.base}/{name}',
+                        'creator': c.get('creator', ''), 'license': lic, 'license_version': ver, 'license_url': c.get('license_url', ''),
+                        'width': w, 'height': h, 'thumbnail': f'{self.base}/{name}'})
+    return {**rec, 'result_count': len(photos), 'page_count': -(-len(photos) // size), 'page_size': size, 'page': page, 'results': results}, 200
+
+
+# %% ../nbs/01a_testing.ipynb #190016b0
+@patch
+def serpapi(self: ApiHandler, query, q, photos) -> tuple[dict, int]:
+    rec, page = _recorded('serpapi_google_images'), int(q.get('ijn', 0))
+    got = photos[page * 100:(page + 1) * 100]
+    if not got:
+        return {k: v for k, v in rec.items() if k != 'images_results'} | {'error': "Google hasn't returned any results for this query."}, 200
+    return {**rec, 'search_parameters': {**rec['search_parameters'], 'q': query, 'ijn': str(page)}, 'images_results': [
+        {**rec['images_results'][0], 'position': i + 1, 'title': f'A {query} ({Path(name).stem})', 'link': f'{self.base}/pages/{Path(name).stem}.html',
+         'original': f'{self.base}/{name}', 'original_width': w, 'original_height': h, 'thumbnail': f'{self.base}/{name}'}
+        for i, (name, w, h, c) in enumerate(got, page * 100)]}, 200
+
 
 # %% ../nbs/01a_testing.ipynb #da493ece
 class FakeAPIs(PhotoServer):
