@@ -4,7 +4,7 @@
 
 # %% ../nbs/05b_web.ipynb #a0b1c2d4
 from __future__ import annotations
-import hashlib, html, json, os, threading
+import csv, hashlib, html, io, json, os, re, threading
 from contextlib import contextmanager
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -17,7 +17,8 @@ from .space import check_app_dir, credits_md, space_card, write_app
 from .mirror import EXAMPLES, WEB_FILES, check_mirror, finish_export, listed_examples, open_image
 
 # %% auto #0
-__all__ = ['ORT_VERSION', 'STATIC', 'web_index', 'web_files', 'pictures', 'write_web', 'serve_static']
+__all__ = ['ORT_VERSION', 'STATIC', 'example_credit', 'web_index', 'example_rows', 'web_files', 'pictures', 'write_web',
+           'serve_static']
 
 # %% ../nbs/05b_web.ipynb #a0b1c2d8
 # onnxruntime-web, from npm (`npm pack onnxruntime-web@1.30.0`): its wasm-only build, MIT-licensed
@@ -27,16 +28,38 @@ ORT_VERSION = '1.30.0'
 # the page, its worker and the runtime, shipped with the library
 STATIC = Path(duckling_mirror.__file__).parent/'static'
 
+# %% ../nbs/05b_web.ipynb #4191c151
+def example_credit(
+    r: dict,  # a row of `examples/provenance.csv`
+) -> str:
+    "The example's credit in HTML, as Creative Commons asks: title, author, licence, each linked where there is a web address"
+    a = lambda text, url: (f'<a href="{html.escape(url)}">{html.escape(text)}</a>' if re.match(r'https?://', url or '')
+                           else html.escape(text))
+    by = f" by {html.escape(r['creator'])}" if r.get('creator') else ''
+    return f"{a(r.get('title') or r.get('file', ''), r.get('url'))}{by} ({a(r.get('license') or 'licence unknown', r.get('license_url'))})"
+
 # %% ../nbs/05b_web.ipynb #0fe320af
 def web_index(
     examples: list = (),  # the example pictures' file names, in the Space's `examples/`
+    credits: dict = {},  # {file name: its row of `examples/provenance.csv`}: who made each example, under which licence
 ) -> bytes:
-    "The page, `index.html`, with a button for each of `examples` (and no 'Or try an example' without any)"
+    "The page, `index.html`, with a button for each of `examples` and their credits (and no 'Or try an example' without any)"
     items = ''.join(f'\n      <li><button type="button"><img src="examples/{html.escape(quote(n))}" alt="Example: '
                     f'{html.escape(Path(n).stem.replace("_", " ").replace("-", " "))}"></button></li>' for n in examples)
-    page = (STATIC/'index.html').read_text().replace('<!-- examples -->', items)
+    said = [example_credit(credits[n]) for n in examples if n in credits]
+    line = 'Example pictures: ' + '; '.join(said) + '.' if said else ''
+    page = (STATIC/'index.html').read_text().replace('<!-- examples -->', items).replace('<!-- credits -->', line)
     return (page if examples else page.replace('<section aria-labelledby="examples-title">',
                                                '<section aria-labelledby="examples-title" hidden>')).encode()
+
+# %% ../nbs/05b_web.ipynb #790b9b44
+def example_rows(
+    examples: dict,  # the example pictures, {file name: bytes}, with `provenance.csv`
+) -> dict:
+    "{file name: its row of `provenance.csv`}; {} where there is none, or it does not read"
+    try: return {r['file']: r for r in csv.DictReader(io.StringIO(examples.get('provenance.csv', b'').decode('utf-8-sig')))
+                 if isinstance(r.get('file'), str)}
+    except (UnicodeDecodeError, csv.Error, KeyError): return {}
 
 # %% ../nbs/05b_web.ipynb #50a13208
 def web_files(
@@ -47,7 +70,7 @@ def web_files(
 ) -> dict:
     "The static mirror's files around `model`: {name: bytes}, `mirror.json` listing each one's sha256"
     files = {n: (STATIC/n).read_bytes() for n in WEB_FILES if n.endswith(('.js', '.mjs', '.wasm'))}
-    files.update({'index.html': web_index([n for n in examples if n != 'provenance.csv']), 'README.md': space_card(cfg, 'static').encode(), 'model.onnx': model,
+    files.update({'index.html': web_index([n for n in examples if n != 'provenance.csv'], example_rows(examples)), 'README.md': space_card(cfg, 'static').encode(), 'model.onnx': model,
                   'CREDITS.md': credits if credits is not None else credits_md(cfg=cfg).encode(),
                   '.gitattributes': b'*.onnx filter=lfs diff=lfs merge=lfs -text\n*.wasm filter=lfs diff=lfs merge=lfs '
                                     b'-text\n'})

@@ -231,3 +231,18 @@ def test_a_mirror_without_examples_offers_none(page, tmp_path):
         p.goto(url)
         assert not p.get_by_text('Or try an example').is_visible()
         p.close()
+
+def test_the_page_credits_its_examples_and_links_its_credits(page):
+    "Issue #30: a line names each example picture's author and licence, and a visible link opens CREDITS.md"
+    import csv
+    rows = list(csv.DictReader(open(WEB/'examples'/'provenance.csv', encoding='utf-8-sig')))
+    line = page.locator('#example-credits')
+    assert line.is_visible()
+    for r in rows:  # every example, by its author, under its licence, linked to its page and its licence
+        assert f"{r['title']} by {r['creator']} ({r['license']})" in line.inner_text()
+        assert line.get_by_role('link', name=r['title']).get_attribute('href') == r['url']
+    link = page.get_by_role('link', name='Credits')
+    assert link.is_visible()
+    got = page.request.get(page.url0 + link.get_attribute('href'))
+    assert got.ok and got.text() == (WEB/'CREDITS.md').read_text()
+    assert 'openly licensed' in got.text()
