@@ -10,13 +10,19 @@ from pathlib import Path
 from shlex import quote
 from fastcore.script import call_parse
 from .errors import MirrorError, UsageError, friendly_errors
+from collections import Counter
+from .space import credit_text, how_good, how_made, how_measured, how_sure, limits
+from .dataset import md_line
+from .search import repo_url
 from .mirror import (APP_FILES, EXAMPLES, MAX_FILE_SIZE, WEB_FILES, check_mirror, finish_export, listed_examples,
     load_mirror, make_demo, open_image)
 
 # %% auto #0
-__all__ = ['SPACES', 'duckling_mirror_serve', 'PushError', 'check_inside', 'read_inside', 'front_matter', 'space_sdk',
-           'space_paths', 'read_space', 'check_space', 'upload_summary', 'space_id', 'check_token', 'space_hardware',
-           'create_refusal', 'hub_user', 'make_space', 'send_files', 'push_mirror', 'duckling_mirror_push']
+__all__ = ['SPACES', 'BASE_MODELS', 'duckling_mirror_serve', 'PushError', 'check_inside', 'read_inside', 'front_matter',
+           'space_sdk', 'space_paths', 'read_space', 'check_space', 'upload_summary', 'space_id', 'check_token',
+           'space_hardware', 'create_refusal', 'hub_user', 'make_space', 'send_files', 'hub_links', 'push_mirror',
+           'run_it', 'model_card', 'open_pictures', 'dataset_card', 'push_repo', 'push_model', 'check_manifest',
+           'push_dataset', 'duckling_mirror_push']
 
 # %% ../nbs/05a_deploy.ipynb #c6b6d2a1
 @call_parse
@@ -355,6 +361,18 @@ def send_files(
         raise PushError(f'The upload to {repo_id} was cut off ({type(e).__name__}: {str(e)[:120]}); push again') from None
 
 
+# %% ../nbs/05a_deploy.ipynb #20f5ff3e
+def hub_links(
+    links: dict,  # {'model': 'user/name', 'dataset': 'user/name'}, either may be None
+    endpoint: str = 'https://huggingface.co',  # the Hub's address
+) -> str:
+    "The end of a Space's card that links its model and its pictures on the Hub"
+    hub = endpoint.rstrip('/')
+    said = [f'- The model, to download and run in your own code: [{md_line(links["model"])}]({hub}/{links["model"]})' if links.get('model') else '',
+            f'- The openly licensed pictures it learned from: [{md_line(links["dataset"])}]({hub}/datasets/{links["dataset"]})' if links.get('dataset') else '']
+    return '\n## On the Hub\n' + '\n'.join(s for s in said if s) + '\n'
+
+
 # %% ../nbs/05a_deploy.ipynb #09316fe2
 def push_mirror(
     # the folder to push, as `export_mirror` wrote it: the static mirror (`web/`, free), or the Gradio app (`app/`)
@@ -367,6 +385,7 @@ def push_mirror(
     endpoint: str | None = None,  # the Hub's address; None: huggingface.co (or `HF_ENDPOINT`)
     # a new Gradio Space's hardware: 'zero-a10g' (ZeroGPU), or another of `SpaceHardware`; None: the Hub's default
     hardware: str | None = None,
+    links: dict | None = None,  # {'model': 'user/name', 'dataset': 'user/name'}: the repositories the Space's card links to
 ) -> str:
     "Create the Space `repo_id` (of the kind `app_dir`'s README names) if needed, send it its files in one commit"
     from huggingface_hub import HfApi
@@ -384,10 +403,226 @@ def push_mirror(
     user = hub_user(api)
     if '/' not in repo_id: repo_id = f'{user}/{repo_id}'
     make_space(api, repo_id, user, sdk, hardware, private, app_dir)
+    if links and any(links.values()): files['README.md'] += hub_links(links, api.endpoint).encode()
     send_files(api, repo_id, files)
     url = f"{api.endpoint.rstrip('/')}/spaces/{repo_id}"
     print(upload_summary(files, url))
     return url
+
+# %% ../nbs/05a_deploy.ipynb #856abc46
+# the Hub's model of each network the mirror starts from: the same architecture and ImageNet training
+BASE_MODELS = {'efficientnet_lite0': 'timm/tf_efficientnet_lite0.in1k', 'efficientnet_lite2': 'timm/tf_efficientnet_lite2.in1k',
+               'resnet18': 'timm/resnet18.tv_in1k', 'resnet34': 'timm/resnet34.tv_in1k', 'resnet50': 'timm/resnet50.tv_in1k'}
+
+# %% ../nbs/05a_deploy.ipynb #d3e84a18
+def run_it(
+    repo_id: str,  # the model repository
+) -> str:
+    "Python that answers a picture with the model `repo_id` holds, by ONNX Runtime alone, as `Mirror` does"
+    return f'''import json, numpy as np, onnxruntime as ort
+from huggingface_hub import hf_hub_download
+from PIL import Image, ImageOps
+
+cfg = json.load(open(hf_hub_download({repo_id!r}, 'mirror.json')))
+session = ort.InferenceSession(hf_hub_download({repo_id!r}, 'model.onnx'))
+
+def answer(path):
+    "The mirror's answer for the picture at `path`: a label, or 'neither', and how sure it is"
+    im = ImageOps.exif_transpose(Image.open(path)).convert('RGB')
+    s = min(im.size)  # its centre square, resized, normalized: as the model saw its pictures
+    im = im.crop(((im.width - s) // 2, (im.height - s) // 2, (im.width + s) // 2, (im.height + s) // 2))
+    x = np.asarray(im.resize((cfg['size'], cfg['size']), Image.BILINEAR), dtype=np.float32) / 255
+    x = ((x - cfg['mean']) / cfg['std']).transpose(2, 0, 1)[None].astype(np.float32)
+    z = session.run(None, {{'x': x}})[0][0] / cfg['temperature']
+    p = np.exp(z - z.max()); p /= p.sum()
+    k = int(p.argmax())
+    if p[k] < cfg['neither']['threshold'] or p[k] <= 1 / len(p) + 1e-6: return 'neither', float(1 - p[k])
+    return cfg['labels'][k], float(p[k])
+'''
+
+# %% ../nbs/05a_deploy.ipynb #d4d24da9
+def model_card(
+    cfg: dict,  # what `mirror.json` holds
+    repo_id: str,  # the model repository: 'user/name'
+    space: str | None = None,  # the Space that runs it, to link: 'user/name'
+    dataset: str | None = None,  # the dataset repository of its openly licensed pictures, to link: 'user/name'
+    endpoint: str = 'https://huggingface.co',  # the Hub's address, for the links
+) -> str:
+    "The model repository's README.md: the Hub's front matter, then how it was made, how good it is, its limits, how to run it"
+    from huggingface_hub import EvalResult, ModelCardData
+    ev, arch = cfg.get('cross_validated') or {}, cfg['arch']
+    evals = [EvalResult(task_type='image-classification', dataset_type='imagefolder', dataset_name=f"the {ev.get('pictures')} pictures it learned from",
+                        metric_type='accuracy', metric_value=round(1 - ev['error'], 4),
+                        metric_name=f"{ev['folds']}-fold cross-validated accuracy")] if 'folds' in ev else None
+    data = ModelCardData(license='apache-2.0', library_name='onnx', pipeline_tag='image-classification', model_name=repo_id.split('/')[-1],
+                         base_model=[BASE_MODELS[a] for a in arch.split('+') if a in BASE_MODELS] or None,
+                         tags=['onnx', 'fastai', 'duckling-mirror', 'image-classification'], eval_results=evals,
+                         datasets=[dataset] if dataset else None)
+    hub, credit = endpoint.rstrip('/'), credit_text(cfg).replace('[CREDITS.md](CREDITS.md)', "The Space's CREDITS.md")
+    links = ''.join(f"\n- {what}: [{md_line(r)}]({hub}/{kind}{r})" for what, kind, r in
+                    (('Try it', 'spaces/', space), ('The openly licensed pictures it learned from', 'datasets/', dataset)) if r)
+    return f"""---
+{data.to_yaml()}
+---
+
+# {md_line(repo_id.split('/')[-1])}: a duckling, a cygnet, or neither?
+
+An image classifier that answers {', '.join(f'*{md_line(l)}*' for l in cfg['labels'] if l != 'neither')}, or *neither* when it
+sees none of them: the magic mirror of [duckling-mirror]({repo_url()}).{links}
+
+## How it was made
+{how_made(cfg)}. Exported to ONNX (`model.onnx`: a graph and its weights; loading it runs no code); `mirror.json` says
+how to prepare a picture, how sure it may be, when it answers *neither*, and every figure below.
+
+## How good it is
+{how_good(cfg)}
+
+{how_measured(cfg)}
+
+{how_sure(cfg)}
+
+## What it cannot do
+{limits(cfg)}
+
+## Credits
+{credit}
+
+## Run it
+With ONNX Runtime, NumPy and Pillow alone (`pip install onnxruntime pillow huggingface_hub`):
+
+```python
+{run_it(repo_id)}
+print(answer('my_picture.jpg'))
+```
+"""
+
+# %% ../nbs/05a_deploy.ipynb #c33b399f
+def open_pictures(
+    path: Path,  # the dataset the mirror learned from, with its manifest
+) -> tuple[dict, dict]:
+    "The openly licensed pictures the mirror learned from, as an `imagefolder` with `metadata.csv` ({path: bytes}); and what was left out"
+    import csv as csv_, io as io_
+    from duckling_mirror.dataset import read_manifest, trainable
+    from duckling_mirror.search import LICENSES, license_terms
+    from duckling_mirror.space import credited
+    rows = credited(path, trainable(read_manifest(path)).file.tolist())
+    free = rows[[license_terms(l) == LICENSES['open'] for l in rows.license]]
+    out, meta = io_.StringIO(), ['file_name', 'label', 'title', 'author', 'license', 'license_url', 'source_page']
+    w = csv_.writer(out, lineterminator='\n'); w.writerow(meta)
+    files = {}
+    for r in free.itertuples():
+        files[r.file] = read_inside(path, r.file, 5_000_000)
+        w.writerow([r.file, r.label, r.title, r.creator, r.license, r.license_url, r.url])
+    left = dict(pictures=len(rows), shared=len(free), no_licence=int((rows.license == '').sum()),
+                other_licence=int(len(rows) - len(free) - (rows.license == '').sum()), by_license={k: int(v) for k, v in free.license.value_counts().items()})
+    return ({**files, 'metadata.csv': out.getvalue().encode()} if files else {}), left
+
+# %% ../nbs/05a_deploy.ipynb #4f5f69fc
+def dataset_card(
+    left: dict,  # what `open_pictures` says it kept and left out
+    labels: dict,  # {label: pictures} of the pictures it holds
+    repo_id: str,  # the dataset repository: 'user/name'
+    model: str | None = None,  # the model repository that learned from them, to link
+    endpoint: str = 'https://huggingface.co',  # the Hub's address, for the links
+) -> str:
+    "The dataset repository's README.md: the Hub's front matter, what the pictures are, whose, and what was left out and why"
+    from huggingface_hub import DatasetCardData
+    lics = {'CC0 1.0': 'cc0-1.0', 'CC BY 2.0': 'cc-by-2.0', 'CC BY 4.0': 'cc-by-4.0', 'CC BY-SA 4.0': 'cc-by-sa-4.0', 'MIT': 'mit'}
+    one = lics.get(next(iter(left['by_license']))) if len(left['by_license']) == 1 else None
+    data = DatasetCardData(license=one or 'other', license_name=None if one else 'various open licences, one per picture',
+                           license_link=None if one else 'metadata.csv', task_categories=['image-classification'],
+                           tags=['duckling-mirror', 'image-classification'], pretty_name=repo_id.split('/')[-1],
+                           size_categories=['n<1K' if left['shared'] < 1000 else '1K<n<10K'])
+    out = left['pictures'] - left['shared']
+    why = ' and '.join(s for s in (f"{left['no_licence']} came without a licence" if left['no_licence'] else '',
+                                    f"{left['other_licence']} under a licence that is not open" if left['other_licence'] else '') if s)
+    return f"""---
+{data.to_yaml()}
+---
+
+# {md_line(repo_id.split('/')[-1])}
+
+The openly licensed pictures a [duckling-mirror]({repo_url()}) classifier learned from, one folder per label
+({', '.join(f'{n} {md_line(l)}' for l, n in labels.items())}), in the Hub's `imagefolder` layout: `metadata.csv` names each
+picture's title, author, licence and source page.{f" The model: [{md_line(model)}]({endpoint.rstrip('/')}/{model})." if model else ''}
+
+## What was left out, and why
+Only {left['shared']} of the {left['pictures']} pictures it learned from ({left['shared'] / max(left['pictures'], 1):.0%}) are here.
+{f"The other {out} are not: {why}. They are not ours to share." if out else 'None was left out.'}
+
+## Licences
+Each picture keeps its own licence ({', '.join(f'{n} under {md_line(l)}' for l, n in left['by_license'].items())}): reuse one
+as its licence says, crediting its author.
+"""
+
+# %% ../nbs/05a_deploy.ipynb #406bd2c6
+def push_repo(
+    repo_id: str,  # 'user/name', or just 'name' under your user
+    files: dict,  # {path in the repository: bytes}
+    repo_type: str,  # 'model' or 'dataset'
+    token: str | None = None,  # a Hugging Face token with write access; None: `HF_TOKEN` or `hf auth login`'s
+    endpoint: str | None = None,  # the Hub's address; None: huggingface.co (or `HF_ENDPOINT`)
+    private: bool = False,  # make a new repository private
+) -> str:
+    "Create the model or dataset repository `repo_id` if needed, and send it `files` in one commit; its address"
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import HfHubHTTPError
+    api = HfApi(endpoint=endpoint, token=check_token(token))
+    user = hub_user(api)
+    if '/' not in repo_id: repo_id = f'{user}/{repo_id}'
+    try: api.create_repo(repo_id, repo_type=repo_type, exist_ok=True, private=private)
+    except HfHubHTTPError as e:
+        raise PushError(f"The Hub would not create the {repo_type} repository {repo_id} ({' '.join(str(e).split())[:200]}).") from None
+    send_files(api, repo_id, files, repo_type, f'Update the mirror\'s {repo_type}')
+    url = f"{api.endpoint.rstrip('/')}/{'datasets/' if repo_type == 'dataset' else ''}{repo_id}"
+    print(upload_summary(files, url))
+    return url
+
+# %% ../nbs/05a_deploy.ipynb #bea6cba5
+def push_model(
+    app_dir: Path,  # an exported mirror: the app (`app/`) or the static mirror (`web/`)
+    repo_id: str,  # the model repository: 'user/name', or just 'name' under your user
+    space: str | None = None,  # the Space that runs it, to link
+    dataset: str | None = None,  # the dataset repository of its pictures, to link
+    **kwargs,  # passed to `push_repo` (`token`, `endpoint`, `private`)
+) -> str:
+    "Publish the mirror in `app_dir` as a model repository: `model.onnx`, `mirror.json` and a model card"
+    app_dir = finish_export(Path(app_dir), SPACES[space_sdk(app_dir)]['files'])
+    files = {n: read_inside(app_dir, n) for n in ('model.onnx', 'mirror.json')}
+    cfg = json.loads(files['mirror.json'])
+    check_mirror(cfg, model=files['model.onnx'])
+    endpoint = kwargs.get('endpoint') or os.environ.get('HF_ENDPOINT') or 'https://huggingface.co'
+    files['README.md'] = model_card(cfg, repo_id, space, dataset, endpoint).encode()
+    files['.gitattributes'] = b'*.onnx filter=lfs diff=lfs merge=lfs -text\n'
+    return push_repo(repo_id, files, 'model', **kwargs)
+
+# %% ../nbs/05a_deploy.ipynb #fb9c4fd6
+def check_manifest(
+    path: Path,  # a dataset folder
+) -> Path:
+    "`path`, if it has the manifest that says whose each picture is; else `UsageError`"
+    if not (Path(path)/'manifest.csv').is_file():
+        raise UsageError(f'--path {path}: no manifest.csv, so no licence is known: build the dataset with duckling-mirror first')
+    return Path(path)
+
+# %% ../nbs/05a_deploy.ipynb #6bec7d36
+def push_dataset(
+    path: Path,  # the dataset the mirror learned from, with its manifest
+    repo_id: str,  # the dataset repository: 'user/name', or just 'name' under your user
+    model: str | None = None,  # the model repository that learned from them, to link
+    **kwargs,  # passed to `push_repo` (`token`, `endpoint`, `private`)
+) -> str:
+    "Publish the openly licensed pictures of `path` as a dataset repository, and a card that says what was left out"
+    files, left = open_pictures(check_manifest(path))
+    if not files: raise UsageError(f'--path {path}: none of its pictures is openly licensed, so there is nothing to share')
+    labels = dict(Counter(p.split('/')[0] for p in files if p != 'metadata.csv'))
+    endpoint = kwargs.get('endpoint') or os.environ.get('HF_ENDPOINT') or 'https://huggingface.co'
+    return push_repo(repo_id, {**files, 'README.md': dataset_card(left, labels, repo_id, model, endpoint).encode()}, 'dataset', **kwargs)
+
+# %% ../nbs/05a_deploy.ipynb #9ec5bc80
+def _api(token: str | None, endpoint: str | None):
+    from huggingface_hub import HfApi
+    return HfApi(endpoint=endpoint, token=check_token(token))
 
 # %% ../nbs/05a_deploy.ipynb #56a06ba9
 @call_parse
@@ -402,6 +637,9 @@ def duckling_mirror_push(
     token: str = None,  # a Hugging Face token with write access (default: HF_TOKEN, or `hf auth login`'s)
     private: bool = False,  # make a new Space private
     endpoint: str = None,  # the Hub's address (default: huggingface.co, or `HF_ENDPOINT`)
+    model: str = None,  # also publish the model as this model repository ('user/name'): model.onnx, mirror.json, a model card
+    dataset: str = None,  # also publish the openly licensed pictures of --path as this dataset repository
+    path: str = 'data/mirror',  # the dataset the mirror learned from, for --dataset
 ):
     "Push the mirror to a Hugging Face Space: the static mirror (free), or the Gradio app (--gradio)"
     with friendly_errors(duckling_mirror_push, 'duckling-mirror-push'):
@@ -413,6 +651,14 @@ def duckling_mirror_push(
         if (kind := space_sdk(folder)) != ('gradio' if gradio else 'static'):
             raise UsageError(f'{flag}: that folder is {SPACES[kind]["what"]} (its README.md says sdk: {kind}); '
                              + ('--gradio pushes the Gradio app: --app app' if gradio else 'to push it, add --gradio (--app ' + quote(folder) + ')'))
-        url = push_mirror(folder, repo_id, token=token, private=private, endpoint=endpoint, hardware=hardware)
+        hub = dict(token=token, endpoint=endpoint, private=private)
+        if dataset: check_manifest(path)  # before the Hub is asked anything
+        user = hub_user(_api(token, endpoint)) if model or dataset else None
+        ids = {k: v if v is None or '/' in v else f'{user}/{v}' for k, v in dict(model=model, dataset=dataset).items()}
+        space = space_id(repo_id, endpoint)
+        if '/' not in space: space = f'{user}/{space}'
+        if dataset: push_dataset(path, ids['dataset'], model=ids['model'], **hub)
+        if model: push_model(folder, ids['model'], space=space, dataset=ids['dataset'], **hub)
+        url = push_mirror(folder, repo_id, hardware=hardware, links=ids, **hub)
         print('The Space builds it in a minute or two.' if gradio else "The Space serves it at once: the mirror runs in each visitor's browser.")
         return url

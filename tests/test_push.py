@@ -287,3 +287,37 @@ def test_a_free_account_still_updates_the_gradio_space_it_has(app, free_hub):
 def test_a_namespace_not_yours_is_still_said_so(web, free_hub):
     out = push(free_hub, 'bob/mirror', '--web', web, '--token', 'hf_alice')
     assert out.returncode == 1 and "You (as alice) cannot create a Space under 'bob'" in out.stderr, out.stderr[-3000:]
+
+def test_model_and_dataset_go_to_the_hub_beside_the_space(web, free_hub, tmp_path):
+    "Issue #30: --model publishes model.onnx, mirror.json and a model card; --dataset only the openly licensed pictures, with metadata.csv and a card; the Space's card links both"
+    from duckling_mirror.dataset import read_manifest, trainable
+    from duckling_mirror.search import LICENSES, license_terms
+    from duckling_mirror.testing import sample_dataset
+    ds = tmp_path/'mission'
+    sample_dataset(ds, progress=False)
+    out = push(free_hub, 'duckling-mirror', '--web', web, '--model', 'duckling-mirror-model', '--dataset', 'duckling-mirror-photos',
+               '--path', ds, '--token', 'hf_alice')
+    assert out.returncode == 0, out.stderr[-3000:]
+    kinds = {r: free_hub.repos[r]['type'] for r in ('alice/duckling-mirror', 'alice/duckling-mirror-model', 'alice/duckling-mirror-photos')}
+    assert kinds == {'alice/duckling-mirror': 'space', 'alice/duckling-mirror-model': 'model', 'alice/duckling-mirror-photos': 'dataset'}
+    model = free_hub.files['alice/duckling-mirror-model']
+    assert set(model) == {'model.onnx', 'mirror.json', 'README.md', '.gitattributes'}
+    assert model['model.onnx'] == (web/'model.onnx').read_bytes() and model['mirror.json'] == (web/'mirror.json').read_bytes()
+    mcard = model['README.md'].decode()
+    for k in ('license: apache-2.0', 'pipeline_tag: image-classification', 'base_model:', 'model-index:', 'onnxruntime',
+              f'{free_hub.url}/spaces/alice/duckling-mirror', f'{free_hub.url}/datasets/alice/duckling-mirror-photos'): assert k in mcard, k
+    space = free_hub.files['alice/duckling-mirror']['README.md'].decode()
+    assert f'{free_hub.url}/alice/duckling-mirror-model' in space and f'{free_hub.url}/datasets/alice/duckling-mirror-photos' in space
+    rows = trainable(read_manifest(ds))
+    open_ = {r.file for r in rows.itertuples() if license_terms(r.license) == LICENSES['open']}
+    photos = free_hub.files['alice/duckling-mirror-photos']
+    assert set(photos) == open_ | {'metadata.csv', 'README.md'}, set(photos) ^ (open_ | {'metadata.csv', 'README.md'})
+    meta = list(csv.DictReader(photos['metadata.csv'].decode().splitlines()))
+    assert {m['file_name'] for m in meta} == open_ and all(m['license'] and m['source_page'] for m in meta)
+    card = photos['README.md'].decode()
+    assert f'Only {len(open_)} of the {len(rows)} pictures' in card and 'task_categories:' in card
+
+def test_a_dataset_without_licences_is_one_line_and_nothing_sent(web, free_hub, tmp_path):
+    (tmp_path/'empty').mkdir()
+    refused(push(free_hub, 'duckling-mirror', '--web', web, '--dataset', 'photos', '--path', tmp_path/'empty', '--token', 'hf_alice'),
+            free_hub, 'no manifest.csv')
