@@ -10,10 +10,12 @@ from pathlib import Path
 from shlex import quote
 from fastcore.script import call_parse
 from .errors import MirrorError, UsageError, friendly_errors
+import csv
 from collections import Counter
-from .space import credit_text, how_good, how_made, how_measured, how_sure, limits
-from .dataset import md_line
-from .search import repo_url
+import pandas as pd
+from .space import credited, credit_text, how_good, how_made, how_measured, how_sure, limits
+from .dataset import md_line, read_manifest, trainable
+from .search import LICENSES, license_terms, repo_url
 from .mirror import (APP_FILES, EXAMPLES, MAX_FILE_SIZE, WEB_FILES, check_mirror, finish_export, listed_examples,
     load_mirror, make_demo, open_image)
 
@@ -21,8 +23,8 @@ from .mirror import (APP_FILES, EXAMPLES, MAX_FILE_SIZE, WEB_FILES, check_mirror
 __all__ = ['SPACES', 'BASE_MODELS', 'duckling_mirror_serve', 'PushError', 'check_inside', 'read_inside', 'front_matter',
            'space_sdk', 'space_paths', 'read_space', 'check_space', 'upload_summary', 'space_id', 'check_token',
            'space_hardware', 'create_refusal', 'hub_user', 'make_space', 'send_files', 'hub_links', 'push_mirror',
-           'run_it', 'model_card', 'open_pictures', 'dataset_card', 'push_repo', 'push_model', 'check_manifest',
-           'push_dataset', 'duckling_mirror_push']
+           'run_it', 'model_card', 'check_manifest', 'open_rows', 'open_pictures', 'dataset_card', 'repo_name',
+           'hub_api', 'push_repo', 'push_model', 'push_dataset', 'duckling_mirror_push']
 
 # %% ../nbs/05a_deploy.ipynb #c6b6d2a1
 @call_parse
@@ -496,19 +498,32 @@ print(answer('my_picture.jpg'))
 ```
 """
 
+# %% ../nbs/05a_deploy.ipynb #fb9c4fd6
+def check_manifest(
+    path: Path,  # a dataset folder
+) -> Path:
+    "`path`, if it has the manifest that says whose each picture is; else `UsageError`"
+    if not (Path(path)/'manifest.csv').is_file():
+        raise UsageError(f'--path {path}: no manifest.csv, so no licence is known: build the dataset with duckling-mirror first')
+    return Path(path)
+
+# %% ../nbs/05a_deploy.ipynb #ec492817
+def open_rows(
+    path: Path,  # the dataset the mirror learned from, with its manifest
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    "The manifest rows of every picture the mirror learned from (`credited`), and of the openly licensed ones among them"
+    rows = credited(check_manifest(path), trainable(read_manifest(path)).file.tolist())
+    return rows, rows[[license_terms(l) == LICENSES['open'] for l in rows.license]]
+
 # %% ../nbs/05a_deploy.ipynb #c33b399f
 def open_pictures(
     path: Path,  # the dataset the mirror learned from, with its manifest
 ) -> tuple[dict, dict]:
     "The openly licensed pictures the mirror learned from, as an `imagefolder` with `metadata.csv` ({path: bytes}); and what was left out"
-    import csv as csv_, io as io_
-    from duckling_mirror.dataset import read_manifest, trainable
-    from duckling_mirror.search import LICENSES, license_terms
-    from duckling_mirror.space import credited
-    rows = credited(path, trainable(read_manifest(path)).file.tolist())
-    free = rows[[license_terms(l) == LICENSES['open'] for l in rows.license]]
-    out, meta = io_.StringIO(), ['file_name', 'label', 'title', 'author', 'license', 'license_url', 'source_page']
-    w = csv_.writer(out, lineterminator='\n'); w.writerow(meta)
+    rows, free = open_rows(path)
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator='\n')
+    w.writerow(['file_name', 'label', 'title', 'author', 'license', 'license_url', 'source_page'])
     files = {}
     for r in free.itertuples():
         files[r.file] = read_inside(path, r.file, 5_000_000)
@@ -555,6 +570,28 @@ Each picture keeps its own licence ({', '.join(f'{n} under {md_line(l)}' for l, 
 as its licence says, crediting its author.
 """
 
+# %% ../nbs/05a_deploy.ipynb #9ec908f0
+def repo_name(
+    repo_id: str,  # 'user/name', or just 'name' under your user
+    kind: str = 'model',  # 'model' or 'dataset', for the message
+) -> str:
+    "`repo_id`, if it is a repository id as `huggingface_hub` checks it; else a `UsageError` showing the shape"
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+    try: validate_repo_id(str(repo_id).strip())
+    except HFValidationError:
+        raise UsageError(f"--{kind} {repo_id!r} is not a {kind} repository id: it looks like user/name (or just name, under "
+                         "your user), with letters, digits, '-', '_' and '.'") from None
+    return str(repo_id).strip()
+
+# %% ../nbs/05a_deploy.ipynb #8168368a
+def hub_api(
+    token: str | None = None,  # a Hugging Face token with write access; None: `HF_TOKEN` or `hf auth login`'s
+    endpoint: str | None = None,  # the Hub's address; None: huggingface.co (or `HF_ENDPOINT`)
+):
+    "A `huggingface_hub.HfApi` for `endpoint` with the token checked (`check_token`); its `endpoint` is the Hub's address"
+    from huggingface_hub import HfApi
+    return HfApi(endpoint=endpoint, token=check_token(token))
+
 # %% ../nbs/05a_deploy.ipynb #406bd2c6
 def push_repo(
     repo_id: str,  # 'user/name', or just 'name' under your user
@@ -565,11 +602,9 @@ def push_repo(
     private: bool = False,  # make a new repository private
 ) -> str:
     "Create the model or dataset repository `repo_id` if needed, and send it `files` in one commit; its address"
-    from huggingface_hub import HfApi
     from huggingface_hub.errors import HfHubHTTPError
-    api = HfApi(endpoint=endpoint, token=check_token(token))
-    user = hub_user(api)
-    if '/' not in repo_id: repo_id = f'{user}/{repo_id}'
+    api = hub_api(token, endpoint)
+    if '/' not in (repo_id := repo_name(repo_id, repo_type)): repo_id = f'{hub_user(api)}/{repo_id}'
     try: api.create_repo(repo_id, repo_type=repo_type, exist_ok=True, private=private)
     except HfHubHTTPError as e:
         raise PushError(f"The Hub would not create the {repo_type} repository {repo_id} ({' '.join(str(e).split())[:200]}).") from None
@@ -591,19 +626,9 @@ def push_model(
     files = {n: read_inside(app_dir, n) for n in ('model.onnx', 'mirror.json')}
     cfg = json.loads(files['mirror.json'])
     check_mirror(cfg, model=files['model.onnx'])
-    endpoint = kwargs.get('endpoint') or os.environ.get('HF_ENDPOINT') or 'https://huggingface.co'
-    files['README.md'] = model_card(cfg, repo_id, space, dataset, endpoint).encode()
+    files['README.md'] = model_card(cfg, repo_id, space, dataset, hub_api(None, kwargs.get('endpoint')).endpoint).encode()
     files['.gitattributes'] = b'*.onnx filter=lfs diff=lfs merge=lfs -text\n'
     return push_repo(repo_id, files, 'model', **kwargs)
-
-# %% ../nbs/05a_deploy.ipynb #fb9c4fd6
-def check_manifest(
-    path: Path,  # a dataset folder
-) -> Path:
-    "`path`, if it has the manifest that says whose each picture is; else `UsageError`"
-    if not (Path(path)/'manifest.csv').is_file():
-        raise UsageError(f'--path {path}: no manifest.csv, so no licence is known: build the dataset with duckling-mirror first')
-    return Path(path)
 
 # %% ../nbs/05a_deploy.ipynb #6bec7d36
 def push_dataset(
@@ -613,16 +638,11 @@ def push_dataset(
     **kwargs,  # passed to `push_repo` (`token`, `endpoint`, `private`)
 ) -> str:
     "Publish the openly licensed pictures of `path` as a dataset repository, and a card that says what was left out"
-    files, left = open_pictures(check_manifest(path))
+    files, left = open_pictures(path)
     if not files: raise UsageError(f'--path {path}: none of its pictures is openly licensed, so there is nothing to share')
     labels = dict(Counter(p.split('/')[0] for p in files if p != 'metadata.csv'))
-    endpoint = kwargs.get('endpoint') or os.environ.get('HF_ENDPOINT') or 'https://huggingface.co'
-    return push_repo(repo_id, {**files, 'README.md': dataset_card(left, labels, repo_id, model, endpoint).encode()}, 'dataset', **kwargs)
-
-# %% ../nbs/05a_deploy.ipynb #9ec5bc80
-def _api(token: str | None, endpoint: str | None):
-    from huggingface_hub import HfApi
-    return HfApi(endpoint=endpoint, token=check_token(token))
+    card = dataset_card(left, labels, repo_id, model, hub_api(None, kwargs.get('endpoint')).endpoint)
+    return push_repo(repo_id, {**files, 'README.md': card.encode()}, 'dataset', **kwargs)
 
 # %% ../nbs/05a_deploy.ipynb #56a06ba9
 @call_parse
@@ -652,13 +672,13 @@ def duckling_mirror_push(
             raise UsageError(f'{flag}: that folder is {SPACES[kind]["what"]} (its README.md says sdk: {kind}); '
                              + ('--gradio pushes the Gradio app: --app app' if gradio else 'to push it, add --gradio (--app ' + quote(folder) + ')'))
         hub = dict(token=token, endpoint=endpoint, private=private)
-        if dataset: check_manifest(path)  # before the Hub is asked anything
-        user = hub_user(_api(token, endpoint)) if model or dataset else None
-        ids = {k: v if v is None or '/' in v else f'{user}/{v}' for k, v in dict(model=model, dataset=dataset).items()}
-        space = space_id(repo_id, endpoint)
-        if '/' not in space: space = f'{user}/{space}'
+        ids = {k: v and repo_name(v, k) for k, v in dict(model=model, dataset=dataset).items()}  # all checked before the Hub is asked
+        if dataset and not len(open_rows(path)[1]):
+            raise UsageError(f'--path {path}: none of its pictures is openly licensed, so there is no dataset to share')
+        user = hub_user(hub_api(token, endpoint)) if model or dataset else None
+        ids = {k: v if v is None or '/' in v else f'{user}/{v}' for k, v in ids.items()}
+        url = push_mirror(folder, repo_id, hardware=hardware, links=ids, **hub)  # first: a Space the Hub refuses stops it all
         if dataset: push_dataset(path, ids['dataset'], model=ids['model'], **hub)
-        if model: push_model(folder, ids['model'], space=space, dataset=ids['dataset'], **hub)
-        url = push_mirror(folder, repo_id, hardware=hardware, links=ids, **hub)
+        if model: push_model(folder, ids['model'], space=url.split('/spaces/', 1)[1], dataset=ids['dataset'], **hub)
         print('The Space builds it in a minute or two.' if gradio else "The Space serves it at once: the mirror runs in each visitor's browser.")
         return url

@@ -321,3 +321,26 @@ def test_a_dataset_without_licences_is_one_line_and_nothing_sent(web, free_hub, 
     (tmp_path/'empty').mkdir()
     refused(push(free_hub, 'duckling-mirror', '--web', web, '--dataset', 'photos', '--path', tmp_path/'empty', '--token', 'hf_alice'),
             free_hub, 'no manifest.csv')
+
+def test_model_and_dataset_ids_and_pictures_are_checked_before_the_hub_is_asked(web, free_hub, tmp_path):
+    "A malformed --model or --dataset id, or a dataset with no openly licensed picture, is one line, and nothing is sent"
+    import pandas as pd
+    from duckling_mirror.testing import sample_dataset
+    refused(push(free_hub, 'duckling-mirror', '--web', web, '--model', 'bad id!!', '--token', 'hf_alice'), free_hub,
+            "--model 'bad id!!' is not a model repository id")
+    refused(push(free_hub, 'duckling-mirror', '--web', web, '--dataset', 'a/b/c', '--path', tmp_path, '--token', 'hf_alice'), free_hub,
+            "--dataset 'a/b/c' is not a dataset repository id")
+    ds = tmp_path/'mission'
+    sample_dataset(ds, progress=False)
+    m = pd.read_csv(ds/'manifest.csv', dtype=str, keep_default_na=False)
+    m.assign(license='').to_csv(ds/'manifest.csv', index=False)  # by hand: every licence gone
+    refused(push(free_hub, 'duckling-mirror', '--web', web, '--dataset', 'photos', '--path', ds, '--token', 'hf_alice'), free_hub,
+            'none of its pictures is openly licensed')
+
+def test_a_space_the_hub_refuses_publishes_nothing_else(app, free_hub, tmp_path):
+    "The Space goes first: a Gradio Space the free plan refuses leaves no model and no dataset behind"
+    from duckling_mirror.testing import sample_dataset
+    sample_dataset(tmp_path/'mission', progress=False)
+    out = push(free_hub, 'duckling-mirror', '--app', app, '--model', 'm', '--dataset', 'd', '--path', tmp_path/'mission', '--token', 'hf_alice')
+    assert out.returncode == 1 and 'Traceback' not in out.stderr and len(out.stderr.strip().splitlines()) == 1, out.stderr[-2000:]
+    assert free_hub.repos == {} and free_hub.commits == [], free_hub.repos
