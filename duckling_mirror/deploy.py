@@ -23,8 +23,8 @@ from .mirror import (APP_FILES, EXAMPLES, MAX_FILE_SIZE, WEB_FILES, check_mirror
 __all__ = ['SPACES', 'BASE_MODELS', 'duckling_mirror_serve', 'PushError', 'check_inside', 'read_inside', 'front_matter',
            'space_sdk', 'space_paths', 'read_space', 'check_space', 'upload_summary', 'space_id', 'check_token',
            'space_hardware', 'create_refusal', 'hub_user', 'make_space', 'send_files', 'hub_links', 'push_mirror',
-           'run_it', 'model_card', 'check_manifest', 'open_rows', 'open_pictures', 'dataset_card', 'repo_name',
-           'hub_api', 'push_repo', 'push_model', 'push_dataset', 'duckling_mirror_push']
+           'run_it', 'model_card_data', 'model_card', 'check_manifest', 'open_rows', 'open_pictures', 'dataset_card',
+           'repo_name', 'hub_api', 'push_repo', 'push_model', 'push_dataset', 'duckling_mirror_push']
 
 # %% ../nbs/05a_deploy.ipynb #c6b6d2a1
 @call_parse
@@ -442,6 +442,23 @@ def answer(path):
     return cfg['labels'][k], float(p[k])
 '''
 
+# %% ../nbs/05a_deploy.ipynb #e5a5f340
+def model_card_data(
+    cfg: dict,  # what `mirror.json` holds
+    repo_id: str,  # the model repository: 'user/name'
+    dataset: str | None = None,  # the dataset repository of its openly licensed pictures: 'user/name'
+):
+    "The model card's front matter as the Hub reads it (`huggingface_hub.ModelCardData`): figures only where they were measured"
+    from huggingface_hub import EvalResult, ModelCardData
+    ev, arch = cfg.get('cross_validated') or {}, cfg['arch']
+    evals = [EvalResult(task_type='image-classification', dataset_type='imagefolder', dataset_name=f"the {ev.get('pictures')} pictures it learned from",
+                        metric_type='accuracy', metric_value=round(1 - ev['error'], 4),
+                        metric_name=f"{ev['folds']}-fold cross-validated accuracy")] if 'folds' in ev else None
+    return ModelCardData(license='apache-2.0', library_name='onnx', pipeline_tag='image-classification', model_name=repo_id.split('/')[-1],
+                         base_model=[BASE_MODELS[a] for a in arch.split('+') if a in BASE_MODELS] or None,
+                         tags=['onnx', 'fastai', 'duckling-mirror', 'image-classification'], eval_results=evals,
+                         datasets=[dataset] if dataset else None)
+
 # %% ../nbs/05a_deploy.ipynb #d4d24da9
 def model_card(
     cfg: dict,  # what `mirror.json` holds
@@ -451,15 +468,7 @@ def model_card(
     endpoint: str = 'https://huggingface.co',  # the Hub's address, for the links
 ) -> str:
     "The model repository's README.md: the Hub's front matter, then how it was made, how good it is, its limits, how to run it"
-    from huggingface_hub import EvalResult, ModelCardData
-    ev, arch = cfg.get('cross_validated') or {}, cfg['arch']
-    evals = [EvalResult(task_type='image-classification', dataset_type='imagefolder', dataset_name=f"the {ev.get('pictures')} pictures it learned from",
-                        metric_type='accuracy', metric_value=round(1 - ev['error'], 4),
-                        metric_name=f"{ev['folds']}-fold cross-validated accuracy")] if 'folds' in ev else None
-    data = ModelCardData(license='apache-2.0', library_name='onnx', pipeline_tag='image-classification', model_name=repo_id.split('/')[-1],
-                         base_model=[BASE_MODELS[a] for a in arch.split('+') if a in BASE_MODELS] or None,
-                         tags=['onnx', 'fastai', 'duckling-mirror', 'image-classification'], eval_results=evals,
-                         datasets=[dataset] if dataset else None)
+    data = model_card_data(cfg, repo_id, dataset)
     hub, credit = endpoint.rstrip('/'), credit_text(cfg).replace('[CREDITS.md](CREDITS.md)', "The Space's CREDITS.md")
     links = ''.join(f"\n- {what}: [{md_line(r)}]({hub}/{kind}{r})" for what, kind, r in
                     (('Try it', 'spaces/', space), ('The openly licensed pictures it learned from', 'datasets/', dataset)) if r)

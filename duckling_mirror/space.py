@@ -20,8 +20,8 @@ from .mirror import APP_FILES, WEB_FILES, finish_export, listed_examples
 # %% auto #0
 __all__ = ['APP_PY', 'credited', 'license_summary', 'credit_line', 'credits_md', 'pick_examples', 'own_examples',
            'write_examples', 'right_in_words', 'how_measured', 'how_good', 'from_web', 'credit_text', 'trained_on',
-           'how_made', 'how_sure', 'limits', 'space_card', 'space_files', 'app_files', 'check_ours', 'check_app_dir',
-           'check_app_dirs', 'write_app', 'write_space']
+           'how_made', 'how_sure', 'limits', 'space_front_matter', 'space_card', 'space_files', 'app_files',
+           'check_ours', 'check_app_dir', 'check_app_dirs', 'write_app', 'write_space']
 
 # %% ../nbs/04a_space.ipynb #0491e78d
 def credited(
@@ -275,6 +275,25 @@ def limits(
             + ("\n- Web pictures come with the web's biases and mistakes." if from_web(cfg) else ""))
 
 
+# %% ../nbs/04a_space.ipynb #88f64356
+def space_front_matter(
+    sdk: str = 'gradio',  # the Space's kind: 'gradio' (the app), or 'static' (the mirror in the browser)
+) -> str:
+    "The YAML front matter of the Space's README.md: how the Hub configures the Space and shows it in its lists"
+    run = (f'sdk: gradio\nsdk_version: {version("gradio")}\npython_version: "3.12"\napp_file: app.py' if sdk == 'gradio' else
+           'sdk: static\napp_file: index.html')
+    return f"""---
+title: Duckling Mirror
+emoji: 🦢
+colorFrom: yellow
+colorTo: gray
+{run}
+pinned: false
+license: apache-2.0
+short_description: Am I a duckling or a cygnet after all?
+---
+"""
+
 # %% ../nbs/04a_space.ipynb #dd76073b
 def space_card(
     cfg: dict,  # what `mirror.json` holds
@@ -283,23 +302,12 @@ def space_card(
     "The Space's README.md: for a visitor, what the mirror does, how good it is in plain words, its limits and credits; then how it was made"
     labels = [l for l in cfg['labels'] if l != 'neither']
     gradio = sdk == 'gradio'
-    front = f'sdk: gradio\nsdk_version: {version("gradio")}\npython_version: "3.12"\napp_file: app.py' if gradio else 'sdk: static\napp_file: index.html'
     run = 'run here by ONNX Runtime' if gradio else 'run in your browser by ONNX Runtime Web (© Microsoft, MIT License), shipped in this Space'
     use = 'Upload a picture, take one with your camera, or try an example' if gradio else 'Choose a picture, take one, drop or paste one, or try an example'
     private = '' if gradio else ' Your picture never leaves your device: the mirror runs in the page.'
     yourself = (f'pip install -r requirements.txt gradio=={version("gradio")}\npython app.py' if gradio else
                 'python -m http.server 8000  # then open http://localhost:8000')
-    return f"""---
-title: Duckling Mirror
-emoji: 🦢
-colorFrom: yellow
-colorTo: gray
-{front}
-pinned: false
-license: apache-2.0
-short_description: Am I a duckling or a cygnet after all?
----
-
+    return f"""{space_front_matter(sdk)}
 # Mirror, mirror on the wall, am I a duckling or a cygnet after all?
 
 Andersen's ugly duckling was a cygnet raised among ducks. This magic mirror would have told it so. {use}, and it
