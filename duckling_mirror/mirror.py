@@ -87,7 +87,7 @@ APP_FILES = ('.gitattributes', 'CREDITS.md', 'README.md', 'app.py', 'mirror.json
 # %% ../nbs/05_app.ipynb #b1eaa9c7
 WEB_FILES = ('.gitattributes', 'CREDITS.md', 'README.md', 'index.html', 'mirror.js', 'worker.js', 'mirror.json', 'model.onnx',
              # the static mirror's (see `web`)
-             'ort.wasm.min.mjs', 'ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm')
+             'ort.wasm.min.mjs', 'ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm', 'sw.js')
 
 # %% ../nbs/05_app.ipynb #f04e0f5d
 def finish_export(

@@ -303,8 +303,9 @@ def space_card(
     labels = [l for l in cfg['labels'] if l != 'neither']
     gradio = sdk == 'gradio'
     run = 'run here by ONNX Runtime' if gradio else 'run in your browser by ONNX Runtime Web (© Microsoft, MIT License), shipped in this Space'
-    use = 'Upload a picture, take one with your camera, or try an example' if gradio else 'Choose a picture, take one, drop or paste one, or try an example'
-    private = '' if gradio else ' Your picture never leaves your device: the mirror runs in the page.'
+    use = 'Upload a picture, take one with your camera, or try an example' if gradio else 'Choose a picture, take one, drop or paste one, point your camera live, or try an example'
+    private = '' if gradio else (' Your picture never leaves your device: the mirror runs in the page, and after a first visit it works '
+                                  'offline too.')
     yourself = (f'pip install -r requirements.txt gradio=={version("gradio")}\npython app.py' if gradio else
                 'python -m http.server 8000  # then open http://localhost:8000')
     return f"""{space_front_matter(sdk)}

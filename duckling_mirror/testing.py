@@ -5,7 +5,7 @@
 # %% ../nbs/01a_testing.ipynb #36aaa9e8
 from __future__ import annotations
 import base64, copy, csv, hashlib, importlib.util, io, json, random, re, shutil, subprocess, sys, tempfile, threading, time, zlib
-import pandas as pd
+import numpy as np, pandas as pd
 from functools import partial
 from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -20,7 +20,7 @@ from .search import SearchTerm, repo_url, result
 __all__ = ['HELD_OUT', 'MISSION_TERMS', 'WATERFOWL_TERMS', 'FAULTS', 'OPENVERSE_CODES', 'HUB_402', 'CHROMIUM', 'CHROMIUM_ARGS',
            'sample_photos', 'photo_credits', 'FaultyHandler', 'PhotoServer', 'fake_search', 'sample_dataset',
            'plant_mistakes', 'planted_dataset', 'ApiHandler', 'FakeAPIs', 'HubHandler', 'FakeHub', 'sample_web',
-           'app_screenshot', 'page_screenshot']
+           'fake_camera', 'camera_args', 'app_screenshot', 'page_screenshot']
 
 # %% ../nbs/01a_testing.ipynb #7fdeee65
 def sample_photos(
@@ -572,16 +572,43 @@ def sample_web(
 CHROMIUM = Path('/usr/bin/chromium')  # Debian's (`apt-get install chromium`)
 CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking']
 
+# %% ../nbs/01a_testing.ipynb #808dd1d2
+def fake_camera(
+    photo: Path,  # the picture the camera shows
+    dest: Path,  # the video to write (`.y4m`)
+    frames: int = 10,  # how many frames (Chromium plays them in a loop)
+) -> Path:
+    "A video of `photo` for Chromium's fake camera: Y4M, BT.601 limited range, 4:2:0, its size rounded down to even"
+    im = Image.open(photo).convert('RGB')
+    w, h = im.width // 2 * 2, im.height // 2 * 2
+    r, g, b = np.moveaxis(np.asarray(im.crop((0, 0, w, h)), dtype=np.float64), -1, 0)
+    y = 0.299 * r + 0.587 * g + 0.114 * b
+    half = lambda c: c.reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))  # 4:2:0, each chroma sample the mean of four
+    planes = [16 + y * 219 / 255, 128 + half(b - y) * 0.564 * 224 / 255, 128 + half(r - y) * 0.713 * 224 / 255]
+    frame = b'FRAME\n' + b''.join(np.clip(np.rint(p), 0, 255).astype(np.uint8).tobytes() for p in planes)
+    Path(dest).write_bytes(f'YUV4MPEG2 W{w} H{h} F30:1 Ip A1:1 C420jpeg\n'.encode() + frame * frames)
+    return Path(dest)
+
+# %% ../nbs/01a_testing.ipynb #b3cdb359
+def camera_args(
+    video: Path,  # what the camera shows (`fake_camera`)
+) -> list:
+    "Chromium's flags for a fake camera showing `video`, given to any page that asks (as if the visitor allowed it)"
+    return ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', f'--use-file-for-fake-video-capture={video}']
+
 # %% ../nbs/01a_testing.ipynb #0a5c3ca1
 _SHOT = """
 import re, sys
 from playwright.sync_api import sync_playwright, expect
-kind, url, picture, out, chromium, *args = sys.argv[1:]
+kind, url, picture, out, chromium, *args = sys.argv[1:]  # kind: 'app', 'page', or 'live' (the page's camera)
 with sync_playwright() as p:
     browser = p.chromium.launch(executable_path=chromium, args=args)
     page = browser.new_page(viewport=dict(width=1100, height=640) if kind == 'app' else dict(width=720, height=900))
     page.goto(url)
-    if kind == 'page': page.evaluate('window.mirror.ready')
+    if kind != 'app': page.evaluate('window.mirror.ready')
+    if kind == 'live':
+        page.locator('#live').click()
+        expect(page.locator('#sentence')).to_have_text(re.compile(r'\\S'), timeout=60_000)
     if picture and kind == 'app':
         page.locator('input[type=file]').first.set_input_files(picture)
         page.get_by_role('button', name='Submit').click()
@@ -589,15 +616,15 @@ with sync_playwright() as p:
     elif picture:
         page.locator('#file').set_input_files(picture)
         expect(page.locator('#sentence')).to_have_text(re.compile(r'\\S'), timeout=60_000)
-    page.screenshot(path=out, full_page=kind == 'page')
+    page.screenshot(path=out, full_page=kind != 'app')
     browser.close()
 """
 
-def _screenshot(kind: str, url: str, picture: Path | None) -> bytes:
-    "A PNG of the Gradio app (`kind` 'app') or the static page ('page') at `url`, after `picture` is answered"
+def _screenshot(kind: str, url: str, picture: Path | None, args: list = ()) -> bytes:
+    "A PNG of the Gradio app (`kind` 'app') or the static page ('page', 'live') at `url`, after `picture` is answered"
     with tempfile.TemporaryDirectory() as d:
         r = subprocess.run([sys.executable, '-c', _SHOT, kind, url, str(picture or ''), f'{d}/shot.png', str(CHROMIUM),
-                            *CHROMIUM_ARGS], capture_output=True, text=True, timeout=180)
+                            *CHROMIUM_ARGS, *args], capture_output=True, text=True, timeout=180)
         if r.returncode: raise RuntimeError(f'the browser could not show the {kind}: {r.stderr.strip().splitlines()[-1]}')
         return Path(d, 'shot.png').read_bytes()
 
@@ -614,8 +641,10 @@ def app_screenshot(
 def page_screenshot(
     web: Path,  # the static mirror's folder
     picture: Path | None = None,  # a picture to choose first
+    camera: Path | None = None,  # or a video (`fake_camera`) for the camera to show, in live mode
 ) -> bytes | None:
     "A PNG of the static mirror in `web`, served on localhost, as a visitor sees it in Chromium; None without Chromium or Playwright"
     from duckling_mirror.web import serve_static
     if not CHROMIUM.exists() or importlib.util.find_spec('playwright') is None: return None
-    with serve_static(web) as url: return _screenshot('page', url, picture)
+    with serve_static(web) as url:
+        return _screenshot('live', url, None, camera_args(camera)) if camera else _screenshot('page', url, picture)

@@ -21,8 +21,8 @@ __all__ = ['ORT_VERSION', 'STATIC', 'example_credit', 'web_index', 'example_rows
            'serve_static']
 
 # %% ../nbs/05b_web.ipynb #a0b1c2d8
-# onnxruntime-web, from npm (`npm pack onnxruntime-web@1.30.0`): its wasm-only build, MIT-licensed
-ORT_VERSION = '1.30.0'
+# onnxruntime-web, from npm (`npm pack onnxruntime-web@1.31.1`): its wasm-only build, MIT-licensed
+ORT_VERSION = '1.31.1'
 
 # %% ../nbs/05b_web.ipynb #a0b1c2d9
 # the page, its worker and the runtime, shipped with the library
@@ -125,14 +125,15 @@ def write_web(
 def serve_static(
     path: Path = 'web',  # the folder to serve
     headers: dict | None = None,  # extra response headers, e.g. COOP and COEP (a static Space's `custom_headers`)
+    port: int = 0,  # the port; 0: a free one
 ):
-    "Serve `path` on a free local port while the `with` block runs; yields its address"
+    "Serve `path` on a local port while the `with` block runs; yields its address"
     class Handler(SimpleHTTPRequestHandler):
         def log_message(self, *args): pass
         def end_headers(self):
             for k, v in (headers or {}).items(): self.send_header(k, v)
             super().end_headers()
-    server = ThreadingHTTPServer(('127.0.0.1', 0), partial(Handler, directory=str(path)))
+    server = ThreadingHTTPServer(('127.0.0.1', port), partial(Handler, directory=str(path)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try: yield f'http://127.0.0.1:{server.server_port}/'
     finally: server.shutdown(); server.server_close()

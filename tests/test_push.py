@@ -10,7 +10,7 @@ EXAMPLES = {f'examples/{p.name}' for p in (ROOT/'app'/'examples').iterdir()}  # 
 PICTURES = f'{len(EXAMPLES) - 1} picture' + ('s' if len(EXAMPLES) > 2 else '')  # as push counts them
 SPACE = {'.gitattributes', 'CREDITS.md', 'README.md', 'app.py', 'mirror.json', 'mirror.py', 'model.onnx', 'requirements.txt', *EXAMPLES}
 WEB_SPACE = {'.gitattributes', 'CREDITS.md', 'README.md', 'index.html', 'mirror.js', 'worker.js', 'mirror.json', 'model.onnx',
-             'ort.wasm.min.mjs', 'ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm', *EXAMPLES}
+             'ort.wasm.min.mjs', 'ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm', 'sw.js', *EXAMPLES}
 
 @pytest.fixture
 def app(tmp_path) -> Path:
@@ -201,7 +201,7 @@ def test_push_sends_only_the_static_mirror_files(web, hub, tmp_path):
     assert out.returncode == 0, out.stderr[-3000:]
     assert set(hub.files['alice/mirror']) == WEB_SPACE and hub.repos['alice/mirror']['sdk'] == 'static'
     assert ('.gitattributes, CREDITS.md, README.md, index.html, mirror.js, worker.js, mirror.json, model.onnx, ort.wasm.min.mjs, '
-            f'ort-wasm-simd-threaded.mjs, ort-wasm-simd-threaded.wasm, examples/ ({PICTURES}, provenance.csv)') in out.stdout, out.stdout
+            f'ort-wasm-simd-threaded.mjs, ort-wasm-simd-threaded.wasm, sw.js, examples/ ({PICTURES}, provenance.csv)') in out.stdout, out.stdout
 
 def test_gradio_pushes_the_app(app, web, hub, tmp_path):
     out = push(hub, 'mirror', '--gradio', '--token', 'hf_alice', cwd=tmp_path)

@@ -27,13 +27,21 @@ function say(label, p) {
   return `${Object.hasOwn(SAYINGS, label) ? SAYINGS[label] : `You are a ${label}.`} (${Math.round(p * 100)}% sure)`;
 }
 
-// The mirror's answer for a picture: {label, confidences, sentence}; rejects with a sentence for what is not a picture
+// What a video, a canvas or an ImageBitmap shows now, as an ImageBitmap; null for anything else
+async function frame(source) {
+  if (globalThis.HTMLVideoElement && source instanceof HTMLVideoElement && source.readyState < 2) throw new Error('The camera shows nothing yet.');
+  try { return await createImageBitmap(source); } catch (e) { return null; }
+}
+
+// The mirror's answer for a picture (a file, a blob or its bytes) or for what a video, a canvas or an ImageBitmap shows
+// now: {label, confidences, sentence}; rejects with a sentence for what is not a picture
 async function answer(picture) {
   await ready;
   if (picture instanceof ArrayBuffer || ArrayBuffer.isView(picture)) picture = new Blob([picture]);  // bytes, from an embedder
-  if (!(picture instanceof Blob)) throw new Error('Please choose a picture first.');
-  const id = ++asked;
-  const probs = await new Promise((ok, fail) => { waiting.set(id, [ok, fail]); worker.postMessage({id, blob: picture}); });
+  const still = picture instanceof Blob || !picture || typeof picture !== 'object' ? null : await frame(picture);
+  if (!(picture instanceof Blob) && !still) throw new Error('Please choose a picture first.');
+  const id = ++asked, message = still ? {id, frame: still} : {id, blob: picture};
+  const probs = await new Promise((ok, fail) => { waiting.set(id, [ok, fail]); worker.postMessage(message, still ? [still] : []); });
   const [label, p] = decide(probs);
   return {label, confidences: probs, sentence: say(label, p)};
 }
@@ -62,8 +70,8 @@ function show({label, confidences, sentence}) {
   }));
 }
 
-function fail(message) {
-  $('headline').textContent = 'The mirror cannot answer';
+function fail(message, headline = 'The mirror cannot answer') {
+  $('headline').textContent = headline;
   $('sentence').textContent = message;
   $('sentence').className = 'sentence error';
   $('bars').replaceChildren();
@@ -73,6 +81,7 @@ function fail(message) {
 
 let shown = 0;
 async function look(picture) {
+  stop();
   const mine = ++shown;
   $('answer').setAttribute('aria-busy', 'true');
   const url = picture instanceof Blob ? URL.createObjectURL(picture) : '';
@@ -98,6 +107,76 @@ for (const button of document.querySelectorAll('.examples button')) button.addEv
   const response = await fetch(button.querySelector('img').src);
   look(await response.blob());
 });
+// Live: the camera (the rear one on a phone), answered frame after frame, the next as soon as the worker is free
+const video = $('video');
+let stream = null, frozen = false;
+
+function buttons(on) {
+  $('live').textContent = on ? 'Stop the camera' : 'Live camera';
+  $('live').setAttribute('aria-pressed', on);
+  $('freeze').hidden = !on;
+  $('freeze').textContent = frozen ? 'Go on' : 'Freeze';
+  $('freeze').setAttribute('aria-pressed', frozen);
+  $('answer').setAttribute('aria-live', on && !frozen ? 'off' : 'polite');  // a screen reader is not read every frame
+}
+
+function stop() {
+  if (!stream) return;
+  for (const track of stream.getTracks()) track.stop();
+  stream = null; frozen = false;
+  video.srcObject = null; video.hidden = true;
+  buttons(false);
+}
+
+async function goLive() {
+  if (!navigator.mediaDevices?.getUserMedia) return fail('This browser gives this page no camera: you can still choose or take a picture.', 'No live camera');
+  let s;
+  try { s = await navigator.mediaDevices.getUserMedia({video: {facingMode: {ideal: 'environment'}}, audio: false}); }
+  catch (e) {
+    return fail(e.name === 'NotAllowedError' ? 'The camera was not allowed: you can still choose or take a picture.'
+                                             : 'No camera could be opened: you can still choose or take a picture.', 'No live camera');
+  }
+  stop(); ++shown;
+  stream = s; video.srcObject = s; video.hidden = false; $('preview').hidden = true;
+  buttons(true);
+  await video.play().catch(() => {});
+  watch();
+}
+
+// Answer what the camera shows until it stops or is frozen; each answer is also a `mirror:answer` event on window
+async function watch() {
+  const mine = stream;
+  while (stream === mine && !frozen) {
+    try {
+      const a = await answer(video);
+      if (stream === mine && !frozen) { show(a); dispatchEvent(new CustomEvent('mirror:answer', {detail: a})); }
+    } catch (e) { await new Promise(ok => setTimeout(ok, 100)); }  // no frame yet
+  }
+}
+
+// Freeze the answer on the frame shown now, or go on
+async function freeze() {
+  const mine = stream;
+  frozen = !frozen;
+  buttons(true);
+  if (!frozen) { video.play(); return watch(); }
+  video.pause();
+  try { const a = await answer(video); if (stream === mine && frozen) show(a); } catch (e) { /* the camera stopped */ }
+}
+
+$('live').addEventListener('click', () => (stream ? stop() : goLive()));
+$('freeze').addEventListener('click', freeze);
+document.addEventListener('visibilitychange', () => {  // a hidden tab does not keep the camera
+  if (document.hidden && stream) { stop(); fail('The camera stopped while the page was hidden: press Live camera to look again.', 'Camera stopped'); }
+});
+
+// Offline after the first visit: sw.js keeps the page, the runtime and the model on the device
+navigator.serviceWorker?.register(new URL('sw.js', import.meta.url)).catch(() => {});
+navigator.serviceWorker?.addEventListener('message', ({data}) => {
+  if (data?.updated) $('update').hidden = false;
+  if (data?.unchanged) console.warn(`The mirror kept on this device stays as it is: ${data.unchanged}`);  // offline, or a file failed its check
+});
+
 ready.then(() => {
   $('headline').textContent = 'Show the mirror a picture';
   $('answer').setAttribute('aria-busy', 'false');

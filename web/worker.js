@@ -82,7 +82,7 @@ function dimensions(b, type) {
   return [0, 0];
 }
 
-// `blob` decoded upright, as RGBA pixels with transparent parts on white, at most MAX_PIXELS
+// `blob` decoded upright, at most MAX_PIXELS
 async function decode(blob) {
   const b = new Uint8Array(await blob.slice(0, 1 << 24).arrayBuffer());  // the header, EXIF and ICC profile included
   const type = kind(b);
@@ -101,6 +101,11 @@ async function decode(blob) {
     if (type === 'avif') throw new Refusal('This browser cannot read AVIF pictures: please send a JPEG or PNG one.');
     throw new Refusal(w * h > MAX_PIXELS ? tooLarge : DAMAGED);
   }
+  return bitmap;
+}
+
+// `bitmap`'s RGBA pixels, transparent parts on white
+function pixels(bitmap) {
   const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
   const ctx = canvas.getContext('2d', {willReadFrequently: true});
   ctx.fillStyle = '#fff';
@@ -158,11 +163,12 @@ function probabilities(logits) {
 let queue = Promise.resolve();
 self.onmessage = ({data}) => { queue = queue.then(() => answer(data)); };
 
-async function answer({id, blob}) {
+// The answer for a file (`blob`) or for a camera's frame (`frame`, an ImageBitmap): the same preprocessing for both
+async function answer({id, blob, frame}) {
   try {
     await ready;
-    if (!(blob instanceof Blob)) throw new Refusal('Please choose a picture first.');
-    const img = await decode(blob);
+    if (!(blob instanceof Blob) && !(frame instanceof ImageBitmap)) throw new Refusal('Please choose a picture first.');
+    const img = pixels(frame ?? await decode(blob));
     const input = new ort.Tensor('float32', preprocess(img, cfg.size, cfg.mean, cfg.std), [1, 3, cfg.size, cfg.size]);
     const out = await session.run({[session.inputNames[0]]: input});
     self.postMessage({id, probs: probabilities(out[session.outputNames[0]].data)});

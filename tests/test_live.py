@@ -1,0 +1,169 @@
+"Issue #30 in a real browser (headless Chromium): live mode with a fake camera, and the page offline after a first visit."
+import hashlib, json, shutil, sys, time, urllib.error, urllib.request
+from pathlib import Path
+import pytest
+from duckling_mirror.mirror import Mirror
+from duckling_mirror.testing import camera_args, fake_camera
+from duckling_mirror.web import serve_static
+sys.path.insert(0, str(Path(__file__).parent))
+from conftest import free_port
+from test_e2e import ARGS, CHROMIUM
+
+WEB = Path(__file__).resolve().parent.parent/'web'
+PHOTO = WEB/'examples'/'duckling-012.jpg'  # an openly licensed duckling the project ships
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason='needs a browser: apt-get install chromium')
+
+UPLOADED = "async n => window.mirror.answer(await (await fetch(n)).blob())"
+COUNT = "window.__answers = []; addEventListener('mirror:answer', e => window.__answers.push(e.detail))"
+
+@pytest.fixture(scope='module')
+def browser(tmp_path_factory):
+    "Chromium whose camera shows `PHOTO`, given to any page that asks"
+    from playwright.sync_api import sync_playwright
+    video = fake_camera(PHOTO, tmp_path_factory.mktemp('camera')/'camera.y4m')
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS + camera_args(video))
+        yield b
+        b.close()
+
+@pytest.fixture
+def page(browser):
+    "The committed static mirror, open and ready, its live answers counted in `window.__answers`"
+    with serve_static(WEB) as url:
+        ctx = browser.new_context()
+        p = ctx.new_page()
+        p.errors = []
+        p.on('pageerror', lambda e: p.errors.append(str(e)))
+        p.goto(url)
+        p.evaluate('window.mirror.ready')
+        p.evaluate(COUNT)
+        yield p
+        ctx.close()
+
+def answers(page, at_least: int, timeout: float = 60) -> list:
+    "The live answers so far, once there are `at_least` (polled: the page's CSP allows no `wait_for_function`)"
+    for _ in range(int(timeout * 10)):
+        got = page.evaluate('window.__answers')
+        if len(got) >= at_least: return got
+        time.sleep(0.1)
+    raise AssertionError(f'{len(got)} live answers in {timeout} s')
+
+def test_the_camera_gets_the_answer_the_photo_gets(page):
+    "Live: the camera showing a photo answers continuously, each time as the photo uploaded does (its colours through YUV)"
+    from playwright.sync_api import expect
+    want = page.evaluate(UPLOADED, 'examples/duckling-012.jpg')
+    assert want == Mirror.load(WEB).answer(PHOTO) | {'confidences': want['confidences']} and want['label'] == 'duckling'
+    assert page.evaluate('window.__answers') == []  # nothing before the visitor asks for the camera
+    page.locator('#live').click()
+    got = answers(page, 5)
+    for a in got:
+        assert a['label'] == want['label'] and a['sentence'] == want['sentence']
+        assert all(abs(a['confidences'][k] - p) < 0.02 for k, p in want['confidences'].items()), (a, want)
+    assert page.locator('#video').is_visible() and not page.locator('#preview').is_visible()
+    expect(page.locator('#headline')).to_have_text('Duckling')
+    expect(page.locator('#sentence')).to_have_text(want['sentence'])
+    assert page.get_attribute('#answer', 'aria-live') == 'off'  # a screen reader is not read every frame
+    assert page.locator('#live').inner_text() == 'Stop the camera' and page.get_attribute('#live', 'aria-pressed') == 'true'
+    assert not page.errors, page.errors
+
+def test_freeze_holds_an_answer_and_go_on_goes_on(page):
+    page.locator('#live').click()
+    answers(page, 2)
+    page.locator('#freeze').click()
+    assert page.locator('#freeze').inner_text() == 'Go on' and page.get_attribute('#freeze', 'aria-pressed') == 'true'
+    assert page.evaluate("document.getElementById('video').paused")
+    time.sleep(0.5)
+    n = len(page.evaluate('window.__answers'))
+    time.sleep(1.5)
+    assert len(page.evaluate('window.__answers')) == n  # frozen: no more answers
+    assert page.get_attribute('#answer', 'aria-live') == 'polite' and 'duckling' in page.locator('#sentence').inner_text()
+    page.locator('#freeze').click()
+    answers(page, n + 2)
+    assert page.locator('#freeze').inner_text() == 'Freeze'
+
+def test_the_camera_stops_when_asked_and_when_the_tab_is_hidden(page):
+    "Stop, and a hidden tab: every track of the camera ended, the video gone; an upload after it is answered"
+    from playwright.sync_api import expect
+    ended = "window.__stream.getTracks().every(t => t.readyState === 'ended')"
+    for stop in ("document.getElementById('live').click()",
+                 "Object.defineProperty(document, 'hidden', {value: true, configurable: true}); "
+                 "document.dispatchEvent(new Event('visibilitychange')); delete document.hidden"):
+        page.locator('#live').click()
+        answers(page, len(page.evaluate('window.__answers')) + 1)
+        page.evaluate("window.__stream = document.getElementById('video').srcObject")
+        page.evaluate(stop)
+        assert page.evaluate(ended) and not page.locator('#video').is_visible()
+        assert page.locator('#live').inner_text() == 'Live camera' and not page.locator('#freeze').is_visible()
+    expect(page.locator('#sentence')).to_have_text('The camera stopped while the page was hidden: press Live camera to look again.')
+    page.locator('#file').set_input_files(str(PHOTO))
+    expect(page.locator('#sentence')).to_have_text(Mirror.load(WEB).answer(PHOTO)['sentence'], timeout=30_000)
+
+@pytest.mark.parametrize('how, words', [
+    ('no-permission', 'The camera was not allowed: you can still choose or take a picture.'),
+    ('no-camera-api', 'This browser gives this page no camera: you can still choose or take a picture.'),
+])
+def test_no_camera_is_said_in_one_sentence_and_upload_still_works(browser, how, words):
+    from playwright.sync_api import expect
+    with serve_static(WEB) as url:
+        ctx = browser.new_context()
+        p = ctx.new_page()
+        if how == 'no-camera-api': p.add_init_script("Object.defineProperty(navigator, 'mediaDevices', {value: undefined})")
+        else: p.add_init_script("navigator.mediaDevices.getUserMedia = async () => { throw new DOMException('denied', 'NotAllowedError'); }")
+        p.goto(url)
+        p.evaluate('window.mirror.ready')
+        p.locator('#live').click()
+        expect(p.locator('#headline')).to_have_text('No live camera')
+        expect(p.locator('#sentence')).to_have_text(words)
+        p.locator('#file').set_input_files(str(PHOTO))
+        expect(p.locator('#sentence')).to_have_text(Mirror.load(WEB).answer(PHOTO)['sentence'], timeout=30_000)
+        ctx.close()
+
+def new_mirror(web: Path, dest: Path, temperature: float, model_sha: bool = True) -> Path:
+    "A copy of `web` with another model.onnx (the same weights, another doc string) and temperature"
+    import onnx
+    out = Path(shutil.copytree(web, dest))
+    m = onnx.load(out/'model.onnx')
+    m.doc_string = f'the same weights, at temperature {temperature}'
+    onnx.save(m, out/'model.onnx')
+    cfg = json.loads((out/'mirror.json').read_text())
+    cfg['temperature'] = temperature
+    if model_sha: cfg['files']['model.onnx'] = hashlib.sha256((out/'model.onnx').read_bytes()).hexdigest()
+    (out/'mirror.json').write_text(json.dumps(cfg, indent=2))
+    return out
+
+def test_the_page_answers_offline_after_a_first_visit_and_takes_a_new_model(browser, tmp_path):
+    "Visit once; the server gone, the page answers. A new model on the server replaces the kept one, checked; a torn one does not"
+    from playwright.sync_api import expect
+    port, ctx = free_port(), browser.new_context()
+    p = ctx.new_page()
+    want = lambda web: Mirror.load(web).answer(PHOTO)
+    old = Path(shutil.copytree(WEB, tmp_path/'old'))
+    new = new_mirror(WEB, tmp_path/'new', 3.0)
+    torn = new_mirror(WEB, tmp_path/'torn', 0.5, model_sha=False)  # its model.onnx is not the one its mirror.json lists
+    assert want(new)['confidences'] != want(old)['confidences']
+
+    def offline_answer():
+        "The page reloaded with no server at its address: its answer to the example picture"
+        with pytest.raises(urllib.error.URLError): urllib.request.urlopen(f'http://127.0.0.1:{port}/', timeout=5)
+        p.reload()
+        p.evaluate('window.mirror.ready')
+        return p.evaluate(UPLOADED, 'examples/duckling-012.jpg')
+
+    with serve_static(old, port=port) as url:
+        p.goto(url)
+        p.evaluate('window.mirror.ready')
+        p.evaluate('navigator.serviceWorker.ready.then(() => true)')  # installed: the page, runtime and model are kept
+    got = offline_answer()
+    assert got['sentence'] == want(old)['sentence'] and abs(got['confidences']['duckling'] - want(old)['confidences']['duckling']) < 1e-4
+    with serve_static(torn, port=port) as url, p.expect_console_message(lambda m: 'stays as it is' in m.text, timeout=60_000) as said:
+        p.goto(url)  # each visit looks for a new mirror.json: this one's model fails its check, and is not kept
+    assert 'model.onnx is not the one mirror.json lists' in said.value.text
+    assert abs(offline_answer()['confidences']['duckling'] - want(old)['confidences']['duckling']) < 1e-4
+    with serve_static(new, port=port) as url:
+        p.goto(url)
+        expect(p.locator('#update')).to_be_visible(timeout=60_000)  # kept whole: the page says so
+    got = offline_answer()
+    assert abs(got['confidences']['duckling'] - want(new)['confidences']['duckling']) < 1e-4
+    assert not p.locator('#update').is_visible()
+    assert len([n for n in p.evaluate('caches.keys()') if n.startswith('duckling-mirror ')]) == 1  # the old copy is gone
+    ctx.close()
