@@ -45,7 +45,7 @@ def scrub_outputs(nb: dict) -> list:
             if '<iframe' in ''.join(o.get('data', {}).get('text/html', '')): continue  # a live app's page, gone with its server
             if 'data' in o: o['data'] = smaller(o['data'])
             for k in ('text', 'data'):
-                if k == 'text' and k in o: o[k] = [scrub(t) for t in o[k]] if isinstance(o[k], list) else scrub(o[k])
+                if k == 'text' and k in o: o[k] = [t for t in map(scrub, o[k]) if t] if isinstance(o[k], list) else scrub(o[k])
                 if k == 'data' and k in o:
                     for mime, v in o[k].items():
                         if mime.startswith('text/') or mime == 'application/json':
