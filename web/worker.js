@@ -176,5 +176,5 @@ async function answer({id, blob, frame}) {
     self.postMessage({id, error: e instanceof Refusal ? e.message : 'The mirror could not read this picture. Please try another one.'});
   }
 }
-ready.then(() => self.postMessage({ready: true}),
+ready.then(() => self.postMessage({ready: true, cfg}),
            e => self.postMessage({ready: false, error: e instanceof Refusal ? e.message : start('this browser cannot run ONNX Runtime Web').message}));

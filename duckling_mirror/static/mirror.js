@@ -7,13 +7,13 @@ let asked = 0, cfg;
 
 const ready = new Promise((resolve, reject) => {
   worker.addEventListener('message', ({data}) => {
-    if ('ready' in data) return data.ready ? resolve() : reject(new Error(data.error));
+    if ('ready' in data) return data.ready ? resolve(cfg = data.cfg) : reject(new Error(data.error));  // the worker's own mirror.json
     const [ok, fail] = waiting.get(data.id) ?? [];
     waiting.delete(data.id);
     data.error ? fail?.(new Error(data.error)) : ok?.(data.probs);
   });
   worker.addEventListener('error', () => reject(new Error('The mirror could not start in this browser.')));
-}).then(async () => { cfg = await (await fetch(new URL('mirror.json', import.meta.url))).json(); });
+});
 
 // The answer for `probs`: the likeliest label, or 'neither' under the threshold or when no label is likelier (`Mirror.decide`)
 function decide(probs) {
@@ -109,18 +109,17 @@ for (const button of document.querySelectorAll('.examples button')) button.addEv
 });
 // Live: the camera (the rear one on a phone), answered frame after frame, the next as soon as the worker is free
 const video = $('video');
-let stream = null, frozen = false;
+let stream = null, frozen = false, loop = 0;
 
 function buttons(on) {
   $('live').textContent = on ? 'Stop the camera' : 'Live camera';
-  $('live').setAttribute('aria-pressed', on);
   $('freeze').hidden = !on;
   $('freeze').textContent = frozen ? 'Go on' : 'Freeze';
-  $('freeze').setAttribute('aria-pressed', frozen);
   $('answer').setAttribute('aria-live', on && !frozen ? 'off' : 'polite');  // a screen reader is not read every frame
 }
 
 function stop() {
+  ++loop;
   if (!stream) return;
   for (const track of stream.getTracks()) track.stop();
   stream = null; frozen = false;
@@ -129,27 +128,35 @@ function stop() {
 }
 
 async function goLive() {
+  try { await ready; } catch (e) { return; }  // the page says why already
   if (!navigator.mediaDevices?.getUserMedia) return fail('This browser gives this page no camera: you can still choose or take a picture.', 'No live camera');
+  const mine = ++shown;  // an upload or another press while the browser asks wins, and a hidden tab gets no camera
   let s;
   try { s = await navigator.mediaDevices.getUserMedia({video: {facingMode: {ideal: 'environment'}}, audio: false}); }
   catch (e) {
-    return fail(e.name === 'NotAllowedError' ? 'The camera was not allowed: you can still choose or take a picture.'
-                                             : 'No camera could be opened: you can still choose or take a picture.', 'No live camera');
+    if (mine === shown) fail(e.name === 'NotAllowedError' ? 'The camera was not allowed: you can still choose or take a picture.'
+                                                          : 'No camera could be opened: you can still choose or take a picture.', 'No live camera');
+    return;
   }
-  stop(); ++shown;
+  if (mine !== shown || document.hidden) { for (const track of s.getTracks()) track.stop(); return; }
+  stop();
   stream = s; video.srcObject = s; video.hidden = false; $('preview').hidden = true;
+  $('answer').setAttribute('aria-busy', 'false');
+  for (const track of s.getVideoTracks()) track.addEventListener('ended', () => {  // unplugged, or taken by another app
+    if (stream === s) { stop(); fail('The camera stopped: press Live camera to look again.', 'Camera stopped'); }
+  });
   buttons(true);
   await video.play().catch(() => {});
-  watch();
+  if (stream === s) watch();
 }
 
 // Answer what the camera shows until it stops or is frozen; each answer is also a `mirror:answer` event on window
 async function watch() {
-  const mine = stream;
-  while (stream === mine && !frozen) {
+  const me = ++loop, mine = stream, still = () => loop === me && stream === mine && mine.active && !frozen;
+  while (still()) {
     try {
       const a = await answer(video);
-      if (stream === mine && !frozen) { show(a); dispatchEvent(new CustomEvent('mirror:answer', {detail: a})); }
+      if (still()) { show(a); dispatchEvent(new CustomEvent('mirror:answer', {detail: a})); }
     } catch (e) { await new Promise(ok => setTimeout(ok, 100)); }  // no frame yet
   }
 }
@@ -160,13 +167,14 @@ async function freeze() {
   frozen = !frozen;
   buttons(true);
   if (!frozen) { video.play(); return watch(); }
+  ++loop;
   video.pause();
   try { const a = await answer(video); if (stream === mine && frozen) show(a); } catch (e) { /* the camera stopped */ }
 }
 
 $('live').addEventListener('click', () => (stream ? stop() : goLive()));
 $('freeze').addEventListener('click', freeze);
-document.addEventListener('visibilitychange', () => {  // a hidden tab does not keep the camera
+document.addEventListener('visibilitychange', () => {  // a hidden tab does not keep the camera, nor open it
   if (document.hidden && stream) { stop(); fail('The camera stopped while the page was hidden: press Live camera to look again.', 'Camera stopped'); }
 });
 
