@@ -217,3 +217,40 @@ def test_the_page_answers_offline_after_a_first_visit_and_takes_a_new_model(brow
     assert not p.locator('#update').is_visible()
     assert len([n for n in p.evaluate('caches.keys()') if n.startswith('duckling-mirror ')]) == 1  # the old copy is gone
     ctx.close()
+
+def test_a_new_sw_js_with_a_new_mirror_leaves_one_whole_copy(browser, tmp_path):
+    "A release that changes sw.js and the model: the old worker and the new one both update; one at a time, one copy stays"
+    import threading
+    from functools import partial
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+    old, new = Path(shutil.copytree(WEB, tmp_path/'old')), new_mirror(WEB, tmp_path/'new', 3.0)
+    (new/'sw.js').write_text((new/'sw.js').read_text() + '\n// the next release\n')
+    cfg = json.loads((new/'mirror.json').read_text())
+    cfg['files']['sw.js'] = hashlib.sha256((new/'sw.js').read_bytes()).hexdigest()
+    (new/'mirror.json').write_text(json.dumps(cfg, indent=2))
+    served = {'root': old, 'slow': 0}
+    class Slow(SimpleHTTPRequestHandler):  # a slow link: the model takes seconds, so that the two updates overlap
+        def log_message(self, *a): pass
+        def translate_path(self, path): return str(served['root']/path.split('?')[0].lstrip('/'))
+        def do_GET(self):
+            if self.path.endswith('model.onnx'): time.sleep(served['slow'])
+            return super().do_GET()
+    server = ThreadingHTTPServer(('127.0.0.1', 0), Slow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url, ctx = f'http://127.0.0.1:{server.server_port}/', browser.new_context()
+    p = ctx.new_page()
+    copies = "caches.keys().then(ks => ks.filter(k => k.startsWith('duckling-mirror ')))"
+    try:
+        p.goto(url)
+        p.evaluate('navigator.serviceWorker.ready.then(() => true)')
+        served.update(root=new, slow=4)
+        p.goto(url)
+        time.sleep(15)  # both updates over (each fetches the model once, in 4 s)
+        assert len(p.evaluate(copies)) == 1, p.evaluate(copies)
+        served['root'] = tmp_path/'nowhere'  # the pond: every request a 404
+        p.reload()
+        p.evaluate('window.mirror.ready')
+        got = p.evaluate(UPLOADED, 'examples/duckling-012.jpg')
+        assert abs(got['confidences']['duckling'] - Mirror.load(new).answer(PHOTO)['confidences']['duckling']) < 1e-4
+    finally:
+        ctx.close(); server.shutdown(); server.server_close()
