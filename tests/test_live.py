@@ -40,6 +40,13 @@ def page(browser):
         yield p
         ctx.close()
 
+def until(page, js: str, timeout: float = 60):
+    "Wait until `js` is true on `page` (polled: the page's CSP allows no `wait_for_function`)"
+    for _ in range(int(timeout * 10)):
+        if page.evaluate(js): return
+        time.sleep(0.1)
+    raise AssertionError(f'not true in {timeout} s: {js}')
+
 def answers(page, at_least: int, timeout: float = 60) -> list:
     "The live answers so far, once there are `at_least` (polled: the page's CSP allows no `wait_for_function`)"
     for _ in range(int(timeout * 10)):
@@ -98,10 +105,10 @@ def test_the_camera_stops_when_asked_and_when_the_tab_is_hidden(page):
     page.locator('#file').set_input_files(str(PHOTO))
     expect(page.locator('#sentence')).to_have_text(Mirror.load(WEB).answer(PHOTO)['sentence'], timeout=30_000)
 
-SLOW_CAMERA = """window.__streams = [];
+SLOW_CAMERA = """window.__streams = []; window.__given = 0;
 const ask = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
 navigator.mediaDevices.getUserMedia = async c => { const s = await ask(c); window.__streams.push(s);
-  await new Promise(ok => setTimeout(ok, 1500)); return s; };  // a visitor slow to say yes"""
+  await new Promise(ok => setTimeout(ok, 1500)); window.__given++; return s; };  // a visitor slow to say yes"""
 LIVE = "window.__streams.filter(s => s.active).length"
 OUTSTANDING = """window.__asked = 0;  // frames sent to the worker and not answered yet
 const post = Worker.prototype.postMessage, listen = Worker.prototype.addEventListener;
@@ -127,7 +134,9 @@ def test_the_camera_runs_only_while_wanted_with_one_loop(browser, meanwhile):
         if meanwhile == 'hide-the-tab':
             p.evaluate("Object.defineProperty(document, 'hidden', {value: true, configurable: true}); "
                        "document.dispatchEvent(new Event('visibilitychange'))")
-        time.sleep(2.5)  # the browser has answered
+        presses = 2 if meanwhile == 'press-live-again' else 1
+        until(p, f'window.__given >= {presses}')  # the browser has answered each press
+        time.sleep(0.5)  # and the page has taken (or stopped) each camera
         if meanwhile in ('upload', 'hide-the-tab'):
             assert p.evaluate(LIVE) == 0 and not p.locator('#video').is_visible()
             if meanwhile == 'upload': expect(p.locator('#sentence')).to_have_text(Mirror.load(WEB).answer(PHOTO)['sentence'])
