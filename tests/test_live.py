@@ -230,7 +230,6 @@ def test_the_page_answers_offline_after_a_first_visit_and_takes_a_new_model(brow
 def test_a_new_sw_js_with_a_new_mirror_leaves_one_whole_copy(browser, tmp_path):
     "A release that changes sw.js and the model: the old worker and the new one both update; one at a time, one copy stays"
     import threading
-    from functools import partial
     from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
     old, new = Path(shutil.copytree(WEB, tmp_path/'old')), new_mirror(WEB, tmp_path/'new', 3.0)
     (new/'sw.js').write_text((new/'sw.js').read_text() + '\n// the next release\n')
