@@ -1,4 +1,4 @@
-// The magic mirror's page: `window.mirror.answer(fileOrBlob)` asks the model (in worker.js) and says its answer as
+// The magic mirror's page: `window.mirror.answer(picture)` (a file, or a video's frame) asks the model (in worker.js) and says its answer as
 // `Mirror.answer` does in Python; the page uses that API itself, as anyone embedding the mirror would.
 const SAYINGS = {duckling: 'You are a duckling: a duck through and through.', cygnet: 'You are a cygnet: a swan after all!'};
 const worker = new Worker(new URL('worker.js', import.meta.url), {type: 'module'});
@@ -107,6 +107,7 @@ for (const button of document.querySelectorAll('.examples button')) button.addEv
   const response = await fetch(button.querySelector('img').src);
   look(await response.blob());
 });
+
 // Live: the camera (the rear one on a phone), answered frame after frame, the next as soon as the worker is free
 const video = $('video');
 let stream = null, frozen = false, loop = 0;
